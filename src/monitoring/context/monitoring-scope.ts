@@ -1,0 +1,81 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ContextSnapshot } from '../events/monitoring-event';
+import type { MonitoringRuntime } from '../instrumentation/monitoring-runtime';
+
+/** What a scope was opened for. */
+export type ScopeKind = 'request' | 'workflow' | 'agent' | 'tool';
+
+/**
+ * One node of the context tree. A request opens the root; workflow runs, agent executions and tool
+ * calls open children. Ids are copied down at creation, so reading them is a field access.
+ * Counters are accumulated by nested operations as they finish.
+ */
+export interface MonitoringScope extends ContextSnapshot {
+  kind: ScopeKind;
+  parent: MonitoringScope | undefined;
+  /** The runtime of the app that opened the root scope (two apps in one process stay apart). */
+  runtime: MonitoringRuntime | undefined;
+  llmCalls: number;
+  toolCalls: number;
+  tokens: number;
+  costNanoCents: number;
+  stepsExecuted: number;
+  stepsFailed: number;
+  /** Route template, once the router has matched (request scopes only). */
+  route?: string;
+}
+
+/** The process-wide store. Scopes are entered with `storage.run(scope, fn)`. */
+export const storage = new AsyncLocalStorage<MonitoringScope>();
+
+/** Creates a scope inheriting ids from `parent`. */
+export function createScope(
+  kind: ScopeKind,
+  parent: MonitoringScope | undefined,
+  runtime: MonitoringRuntime | undefined,
+  ids: ContextSnapshot = {},
+): MonitoringScope {
+  return {
+    kind,
+    parent,
+    runtime: runtime ?? parent?.runtime,
+    requestId: ids.requestId ?? parent?.requestId,
+    workflowId: ids.workflowId ?? parent?.workflowId,
+    workflowRunId: ids.workflowRunId ?? parent?.workflowRunId,
+    agentId: ids.agentId ?? parent?.agentId,
+    agentType: ids.agentType ?? parent?.agentType,
+    userId: ids.userId ?? parent?.userId,
+    tenantId: ids.tenantId ?? parent?.tenantId,
+    sessionId: ids.sessionId ?? parent?.sessionId,
+    llmCalls: 0,
+    toolCalls: 0,
+    tokens: 0,
+    costNanoCents: 0,
+    stepsExecuted: 0,
+    stepsFailed: 0,
+  };
+}
+
+/** Copies the correlation ids of a scope (or returns an empty snapshot outside any scope). */
+export function snapshot(scope: MonitoringScope | undefined): ContextSnapshot {
+  if (!scope) return {};
+  const out: ContextSnapshot = {};
+  if (scope.requestId !== undefined) out.requestId = scope.requestId;
+  if (scope.workflowId !== undefined) out.workflowId = scope.workflowId;
+  if (scope.workflowRunId !== undefined) out.workflowRunId = scope.workflowRunId;
+  if (scope.agentId !== undefined) out.agentId = scope.agentId;
+  if (scope.agentType !== undefined) out.agentType = scope.agentType;
+  if (scope.userId !== undefined) out.userId = scope.userId;
+  if (scope.tenantId !== undefined) out.tenantId = scope.tenantId;
+  if (scope.sessionId !== undefined) out.sessionId = scope.sessionId;
+  return out;
+}
+
+/** Nearest enclosing scope of one of the given kinds. */
+export function nearest(
+  scope: MonitoringScope | undefined,
+  kinds: readonly ScopeKind[],
+): MonitoringScope | undefined {
+  for (let s = scope; s; s = s.parent) if (kinds.includes(s.kind)) return s;
+  return undefined;
+}

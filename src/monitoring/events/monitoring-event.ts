@@ -1,0 +1,150 @@
+/**
+ * The one event model. Every finished operation seen at a choke point becomes exactly one of these
+ * events, and the fan-out hands it to every sink. Sinks read these plain objects and nothing else.
+ */
+
+/** Correlation identifiers copied from the active context when an operation finishes. */
+export interface ContextSnapshot {
+  requestId?: string;
+  workflowId?: string;
+  workflowRunId?: string;
+  agentId?: string;
+  agentType?: string;
+  userId?: string;
+  tenantId?: string;
+  sessionId?: string;
+}
+
+/** How an operation failed: the error's class name and message (stack kept for debug-level logs). */
+export interface EventError {
+  type: string;
+  message: string;
+  stack?: string;
+}
+
+interface FinishedOperation {
+  /** When the operation started. */
+  startedAt: Date;
+  /** Wall-clock duration in milliseconds (fractional). */
+  durationMs: number;
+  /** Correlation ids of the scope the operation ran in. */
+  context: ContextSnapshot;
+  /** Present when the operation failed. */
+  error?: EventError;
+  /** Extra attributes given through decorator options; stored as JSONB and logged flat. */
+  attributes?: Record<string, unknown>;
+}
+
+/** Token counts, normalised across providers. `inputTokens` includes cached and cache-write tokens. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens served from the provider's prompt cache (subset of inputTokens). */
+  cachedInputTokens: number;
+  /** Input tokens written to the provider's prompt cache (Anthropic; subset of inputTokens). */
+  cacheWriteInputTokens: number;
+  /** Reasoning tokens (subset of outputTokens). */
+  reasoningTokens: number;
+}
+
+export interface LlmCallEvent extends FinishedOperation {
+  kind: 'llm_call';
+  success: boolean;
+  provider: string;
+  model: string;
+  /** Null when the response carried no usage (e.g. the call failed before any token was produced). */
+  usage: TokenUsage | null;
+  /** Exact cost in billionths of a US cent; null when the model has no known price. */
+  costNanoCents: number | null;
+  streamed: boolean;
+  /** For streamed calls: milliseconds until the first streamed item arrived. */
+  timeToFirstChunkMs?: number;
+  /** Only present when prompt capture is enabled. */
+  prompt?: string;
+  /** Only present when completion capture is enabled. */
+  completion?: string;
+}
+
+export interface AgentExecutionEvent extends FinishedOperation {
+  kind: 'agent_execution';
+  success: boolean;
+  agentId: string;
+  agentType: string;
+  llmCallsCount: number;
+  toolCallsCount: number;
+  tokensUsed: number;
+  /** Sum of the priced nested LLM calls, in billionths of a cent. */
+  costNanoCents: number;
+}
+
+export interface ToolCallEvent extends FinishedOperation {
+  kind: 'tool_call';
+  success: boolean;
+  toolName: string;
+  agentId?: string;
+}
+
+export type WorkflowStatus = 'completed' | 'failed' | 'timeout';
+
+export interface WorkflowRunEvent extends FinishedOperation {
+  kind: 'workflow_run';
+  workflowId: string;
+  runId: string;
+  status: WorkflowStatus;
+  stepsExecuted: number;
+  stepsFailed: number;
+  llmCallsCount: number;
+  tokensUsed: number;
+  costNanoCents: number;
+}
+
+export interface HttpRequestEvent extends FinishedOperation {
+  kind: 'http_request';
+  method: string;
+  /** Route template (`/agents/:id/execute`), or `unmatched` when no route matched. */
+  route: string;
+  /** Raw URL path, without the query string. Never used as a metric label. */
+  path: string;
+  statusCode: number;
+  clientIp?: string;
+  userAgent?: string;
+  /** True when the client went away before the response finished. */
+  aborted: boolean;
+}
+
+/** Any finished operation. Discriminate on `kind`. */
+export type MonitoringEvent =
+  | LlmCallEvent
+  | AgentExecutionEvent
+  | ToolCallEvent
+  | WorkflowRunEvent
+  | HttpRequestEvent;
+
+export type MonitoringEventKind = MonitoringEvent['kind'];
+
+/** An operation that has started but not finished: feeds in-progress gauges. */
+export type OperationStart =
+  | { kind: 'workflow_run'; workflowId: string }
+  | { kind: 'http_request'; method: string; route: string };
+
+/** Billionths of a cent in one cent. */
+export const NANO_CENTS_PER_CENT = 1_000_000_000;
+
+/** Converts an exact nano-cent amount to cents (a float, for metrics and logs). */
+export function nanoCentsToCents(nanoCents: number): number {
+  return nanoCents / NANO_CENTS_PER_CENT;
+}
+
+/** Formats nano-cents as an exact decimal string of cents (`'0.0015'`), for NUMERIC columns. */
+export function formatNanoCentsAsCents(nanoCents: number): string {
+  const negative = nanoCents < 0;
+  const abs = BigInt(Math.round(Math.abs(nanoCents)));
+  const whole = abs / 1_000_000_000n;
+  const frac = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+}
+
+/** Total tokens of a usage record (input + output). */
+export function totalTokens(usage: TokenUsage | null): number {
+  return usage ? usage.inputTokens + usage.outputTokens : 0;
+}

@@ -1,0 +1,32 @@
+export { MonitoringModule } from './monitoring.module';
+export type { MonitoringModuleOptions, MonitoringModuleAsyncOptions, MonitoringOptions, MonitoredRequest } from './monitoring-options.interface';
+export { MonitoringOptionsError, resolveMonitoringOptions } from './monitoring-options.resolver';
+export { MONITORING_OPTIONS, MONITORING_REGISTRY } from './monitoring.constants';
+export { TrackLLM, type TrackLlmOptions } from './instrumentation/track-llm.decorator';
+export { TrackAgent, type TrackAgentOptions } from './instrumentation/track-agent.decorator';
+export { TrackWorkflow, type TrackWorkflowOptions, isTimeoutError } from './instrumentation/track-workflow.decorator';
+export { TrackTool, type TrackToolOptions } from './instrumentation/track-tool.decorator';
+export type { Extractor } from './instrumentation/identity';
+export { MonitoringContext, type PrincipalIds } from './context/monitoring-context';
+export { EventFanOut } from './events/event-fan-out';
+export type { MonitoringSink } from './events/monitoring-sink.interface';
+export {
+  type MonitoringEvent,
+  type MonitoringEventKind,
+  type LlmCallEvent,
+  type AgentExecutionEvent,
+  type ToolCallEvent,
+  type WorkflowRunEvent,
+  type WorkflowStatus,
+  type HttpRequestEvent,
+  type TokenUsage,
+  type ContextSnapshot,
+  type EventError,
+  type OperationStart,
+  nanoCentsToCents,
+  formatNanoCentsAsCents,
+  NANO_CENTS_PER_CENT,
+} from './events/monitoring-event';
+export { CostCalculator, type CostCalculatorOptions, type PriceSource } from './cost/cost-calculator';
+export { DEFAULT_PRICING, type ModelPrice } from './cost/pricing-table';
+export { readUsage, StreamUsageAccumulator } from './llm-usage/llm-response-reader';

@@ -1,0 +1,88 @@
+import { performance } from 'node:perf_hooks';
+import { snapshot, storage } from '../context/monitoring-scope';
+import type { LlmCallEvent, TokenUsage } from '../events/monitoring-event';
+import { readModel, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
+import { className, describeError, extract, pick, type Extractor } from './identity';
+import { rollUpLlmCall } from './scope-roll-up';
+import { trackingDecorator } from './wrap-method';
+
+/** Options of `@TrackLLM()`. */
+export interface TrackLlmOptions {
+  /** Provider name (`openai`, `anthropic`…). Default: the instance's `provider` / `providerName`, else its class name. */
+  provider?: Extractor<string>;
+  /**
+   * Model name. Default: the first argument's `model` (the request), else the instance's `model`,
+   * else the model the response reports.
+   */
+  model?: Extractor<string>;
+  /** Reads usage from this method's result, for response shapes the built-in readers do not know. */
+  usage?: (result: unknown) => TokenUsage | null;
+  /** Extra attributes stored with the call. */
+  attributes?: Extractor<Record<string, unknown>>;
+}
+
+/**
+ * Tracks every LLM call: latency, token usage (read from OpenAI and Anthropic response shapes,
+ * streamed or not), and cost. Put it once on the provider base class (e.g.
+ * `BaseLlmProvider.complete()`); every subclass call is captured.
+ */
+export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
+  return trackingDecorator('TrackLLM', (runtime, instance, args) => {
+    const provider = extract(options.provider, instance, args, () =>
+      pick(instance, 'provider', 'providerName') ?? className(instance),
+    );
+    const requested = extract<string | undefined>(options.model, instance, args, () =>
+      pick(args[0], 'model') ?? pick(instance, 'model'),
+    );
+    const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
+    const scope = storage.getStore();
+    const startedAt = new Date();
+    const t0 = performance.now();
+    let stream: StreamUsageAccumulator | undefined;
+    let firstChunkMs: number | undefined;
+    const readUsageOf = options.usage ?? runtime.options.usageExtractor;
+    return {
+      onItem(item) {
+        if (firstChunkMs === undefined) firstChunkMs = performance.now() - t0;
+        (stream ??= new StreamUsageAccumulator(false)).add(item);
+      },
+      finish({ result, error, failed, streamed }) {
+        const durationMs = performance.now() - t0;
+        let usage: TokenUsage | null;
+        let model = requested;
+        if (streamed) {
+          usage = stream?.usage ?? null;
+          model ??= stream?.model;
+        } else if (failed) {
+          usage = null;
+        } else {
+          usage = readUsageOf ? readUsageOf(result) : readUsage(result);
+          if (usage === null && readUsageOf) usage = readUsage(result);
+          model ??= readModel(result);
+        }
+        model ??= 'unknown';
+        const costNanoCents =
+          usage !== null && runtime.options.costTrackingEnabled
+            ? runtime.costs.costNanoCents(provider, model, usage)
+            : null;
+        const event: LlmCallEvent = {
+          kind: 'llm_call',
+          startedAt,
+          durationMs,
+          context: snapshot(scope),
+          success: !failed,
+          provider,
+          model,
+          usage,
+          costNanoCents,
+          streamed,
+        };
+        if (firstChunkMs !== undefined) event.timeToFirstChunkMs = firstChunkMs;
+        if (failed) event.error = describeError(error);
+        if (attributes) event.attributes = attributes;
+        rollUpLlmCall(scope, usage ? usage.inputTokens + usage.outputTokens : 0, costNanoCents ?? 0);
+        runtime.fanOut.publish(event);
+      },
+    };
+  });
+}

@@ -1,0 +1,56 @@
+import { performance } from 'node:perf_hooks';
+import { createScope, snapshot, storage } from '../context/monitoring-scope';
+import type { ToolCallEvent } from '../events/monitoring-event';
+import { className, describeError, extract, pick, type Extractor } from './identity';
+import { rollUpStep, rollUpToolCall } from './scope-roll-up';
+import { trackingDecorator } from './wrap-method';
+
+/** Options of `@TrackTool()`. */
+export interface TrackToolOptions {
+  /**
+   * Tool name. Default: the first argument when it is a string, else its `toolName` / `tool` /
+   * `name`, else the instance's `toolName` / `name`, else the class name.
+   */
+  toolName?: Extractor<string>;
+  /** Extra attributes stored with the call. */
+  attributes?: Extractor<Record<string, unknown>>;
+}
+
+/**
+ * Tracks every tool call. Put it once on the tool runner (e.g. `ToolRunner.invoke()`) or on a base
+ * tool class; calls are attributed to the enclosing agent and workflow.
+ */
+export function TrackTool(options: TrackToolOptions = {}): MethodDecorator {
+  return trackingDecorator('TrackTool', (runtime, instance, args) => {
+    const first = args[0];
+    const toolName = extract(options.toolName, instance, args, () =>
+      typeof first === 'string'
+        ? first
+        : (pick(first, 'toolName', 'tool', 'name') ?? pick(instance, 'toolName', 'name') ?? className(instance)),
+    );
+    const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
+    const parent = storage.getStore();
+    const scope = createScope('tool', parent, runtime);
+    const startedAt = new Date();
+    const t0 = performance.now();
+    return {
+      scope,
+      finish({ error, failed }) {
+        const event: ToolCallEvent = {
+          kind: 'tool_call',
+          startedAt,
+          durationMs: performance.now() - t0,
+          context: snapshot(parent),
+          success: !failed,
+          toolName,
+        };
+        if (parent?.agentId !== undefined) event.agentId = parent.agentId;
+        if (failed) event.error = describeError(error);
+        if (attributes) event.attributes = attributes;
+        rollUpToolCall(parent);
+        rollUpStep(parent, failed);
+        runtime.fanOut.publish(event);
+      },
+    };
+  });
+}

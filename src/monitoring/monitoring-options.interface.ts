@@ -1,0 +1,81 @@
+import type { ModuleMetadata, InjectionToken, OptionalFactoryDependency } from '@nestjs/common';
+import type { PrincipalIds } from './context/monitoring-context';
+import type { ModelPrice } from './cost/pricing-table';
+import type { TokenUsage } from './events/monitoring-event';
+
+/** Minimal view of the incoming HTTP request handed to user callbacks. */
+export interface MonitoredRequest {
+  method?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+  [key: string]: unknown;
+}
+
+/**
+ * Options of `MonitoringModule.forRoot()`. Every field is optional: the default applies, unless
+ * the environment variable named in its description is set.
+ */
+export interface MonitoringModuleOptions {
+  /** Application name, used as the `app` label of log streams. Env `MONITORING_APP_NAME`. Default `magure-ai`. */
+  appName?: string;
+  /** Deployment environment, the `env` label of log streams. Env `NODE_ENV`. Default `development`. */
+  environment?: string;
+
+  /** Serve Prometheus metrics. Env `PROMETHEUS_ENABLED`. Default `true`. */
+  prometheusEnabled?: boolean;
+  /** Prefix of every metric name this module defines. Env `MONITORING_METRICS_PREFIX`. Default `magure_`. */
+  metricsPrefix?: string;
+  /** Path of the metrics endpoint. Env `METRICS_PATH`. Default `/metrics`. */
+  metricsPath?: string;
+  /** Collect prom-client's process metrics (CPU, memory, event loop lag, GC). Default `true`. */
+  defaultMetricsEnabled?: boolean;
+  /**
+   * Most distinct values kept per label (agent_id, model, tool_name, workflow_id, endpoint…);
+   * later values are folded into `other`. Env `METRICS_MAX_LABEL_VALUES`. Default `200`.
+   */
+  maxLabelValues?: number;
+
+  /** Ship logs to Loki. Env `LOKI_ENABLED`, or implied by `LOKI_URL`. Default `false`. */
+  lokiEnabled?: boolean;
+  /** Base URL of Loki. Env `LOKI_URL`. Default `http://localhost:3100`. */
+  lokiUrl?: string;
+
+  /** Write analytics rows to PostgreSQL. Env `ANALYTICS_ENABLED`. Default `true`. */
+  analyticsEnabled?: boolean;
+  /** Seconds between runs of the rollup aggregator. Env `ANALYTICS_AGGREGATION_INTERVAL_SECONDS`. Default `3600`. */
+  analyticsAggregationIntervalSeconds?: number;
+
+  /** Compute the cost of LLM calls. Env `COST_TRACKING_ENABLED`. Default `true`. */
+  costTrackingEnabled?: boolean;
+  /**
+   * Price overrides and additions, keyed by model name or family (US cents per 1K tokens).
+   * They win over the built-in table and the bundled price catalogue.
+   */
+  pricing?: Record<string, ModelPrice>;
+  /** Price models missing from the table with the bundled `@pydantic/genai-prices` catalogue. Default `true`. */
+  priceCatalogueEnabled?: boolean;
+  /**
+   * Reads token usage from LLM responses of providers the built-in OpenAI and Anthropic readers
+   * do not understand. Return null when the value carries no usage.
+   */
+  usageExtractor?: (response: unknown) => TokenUsage | null;
+
+  /** Header carrying the request id (kept when well-formed, else generated). Default `x-request-id`. */
+  requestIdHeader?: string;
+  /** Derives user / tenant / session ids from the request, for cost per customer. */
+  principalExtractor?: (request: MonitoredRequest) => PrincipalIds | undefined;
+}
+
+/** Options with every default applied. */
+export type MonitoringOptions = Required<
+  Omit<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'pricing'>
+> &
+  Pick<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor'> & {
+    pricing: Record<string, ModelPrice>;
+  };
+
+/** `MonitoringModule.forRootAsync()` options: the same factory pattern as `@nestjs/typeorm`. */
+export interface MonitoringModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
+  useFactory: (...args: any[]) => MonitoringModuleOptions | Promise<MonitoringModuleOptions>;
+}

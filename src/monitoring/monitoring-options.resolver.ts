@@ -1,0 +1,164 @@
+import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
+import { validateModelPrice } from './cost/pricing-table';
+
+/** Raised at startup when an option (or its environment variable) is invalid. */
+export class MonitoringOptionsError extends Error {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`Invalid monitoring option "${field}": ${reason}`);
+    this.name = 'MonitoringOptionsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function envBool(env: Env, name: string, field: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new MonitoringOptionsError(field, `environment variable ${name}="${raw}" is not a boolean`);
+}
+
+function envInt(env: Env, name: string, field: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new MonitoringOptionsError(field, `environment variable ${name}="${raw}" is not a whole number`);
+  }
+  return Number(raw);
+}
+
+function envStr(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function checkBool(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new MonitoringOptionsError(field, 'must be a boolean');
+  return value;
+}
+
+function checkInt(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new MonitoringOptionsError(field, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkStr(field: string, value: unknown, pattern?: RegExp, hint?: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new MonitoringOptionsError(field, 'must be a non-empty string');
+  }
+  if (pattern && !pattern.test(value)) throw new MonitoringOptionsError(field, hint ?? `must match ${pattern}`);
+  return value;
+}
+
+function checkUrl(field: string, value: unknown): string {
+  const s = checkStr(field, value);
+  try {
+    const u = new URL(s);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new MonitoringOptionsError(field, `"${s}" is not an http(s) URL`);
+  }
+  return s.replace(/\/+$/, '');
+}
+
+function checkFn<T>(field: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new MonitoringOptionsError(field, 'must be a function');
+  }
+  return value;
+}
+
+/**
+ * Applies environment variables and defaults to the user's options and validates the result.
+ * Explicit options win over environment variables, which win over defaults.
+ * Throws `MonitoringOptionsError` naming the first invalid field.
+ */
+export function resolveMonitoringOptions(
+  options: MonitoringModuleOptions = {},
+  env: Env = process.env,
+): MonitoringOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new MonitoringOptionsError('options', 'must be an object');
+  }
+  const lokiUrlFromEnv = envStr(env, 'LOKI_URL');
+  const pricing = options.pricing ?? {};
+  if (typeof pricing !== 'object' || pricing === null) {
+    throw new MonitoringOptionsError('pricing', 'must be an object keyed by model name');
+  }
+  for (const [model, price] of Object.entries(pricing)) {
+    const problem = validateModelPrice(price);
+    if (problem) throw new MonitoringOptionsError(`pricing.${model}`, problem);
+  }
+
+  const resolved: MonitoringOptions = {
+    appName: checkStr(
+      'appName',
+      options.appName ?? envStr(env, 'MONITORING_APP_NAME') ?? 'magure-ai',
+      /^[A-Za-z0-9_.\-]+$/,
+      'may contain only letters, digits, ".", "_" and "-"',
+    ),
+    environment: checkStr('environment', options.environment ?? envStr(env, 'NODE_ENV') ?? 'development'),
+    prometheusEnabled: checkBool(
+      'prometheusEnabled',
+      options.prometheusEnabled ?? envBool(env, 'PROMETHEUS_ENABLED', 'prometheusEnabled') ?? true,
+    ),
+    metricsPrefix: checkStr(
+      'metricsPrefix',
+      options.metricsPrefix ?? envStr(env, 'MONITORING_METRICS_PREFIX') ?? 'magure_',
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*$/,
+      'must be a valid Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+    ),
+    metricsPath: checkStr(
+      'metricsPath',
+      options.metricsPath ?? envStr(env, 'METRICS_PATH') ?? '/metrics',
+      /^\/[A-Za-z0-9_\-/.]*$/,
+      'must be an absolute URL path such as /metrics',
+    ),
+    defaultMetricsEnabled: checkBool('defaultMetricsEnabled', options.defaultMetricsEnabled ?? true),
+    maxLabelValues: checkInt(
+      'maxLabelValues',
+      options.maxLabelValues ?? envInt(env, 'METRICS_MAX_LABEL_VALUES', 'maxLabelValues') ?? 200,
+      1,
+      100_000,
+    ),
+    lokiEnabled: checkBool(
+      'lokiEnabled',
+      options.lokiEnabled ?? envBool(env, 'LOKI_ENABLED', 'lokiEnabled') ?? lokiUrlFromEnv !== undefined,
+    ),
+    lokiUrl: checkUrl('lokiUrl', options.lokiUrl ?? lokiUrlFromEnv ?? 'http://localhost:3100'),
+    analyticsEnabled: checkBool(
+      'analyticsEnabled',
+      options.analyticsEnabled ?? envBool(env, 'ANALYTICS_ENABLED', 'analyticsEnabled') ?? true,
+    ),
+    analyticsAggregationIntervalSeconds: checkInt(
+      'analyticsAggregationIntervalSeconds',
+      options.analyticsAggregationIntervalSeconds ??
+        envInt(env, 'ANALYTICS_AGGREGATION_INTERVAL_SECONDS', 'analyticsAggregationIntervalSeconds') ??
+        3600,
+      1,
+      86_400,
+    ),
+    costTrackingEnabled: checkBool(
+      'costTrackingEnabled',
+      options.costTrackingEnabled ?? envBool(env, 'COST_TRACKING_ENABLED', 'costTrackingEnabled') ?? true,
+    ),
+    pricing,
+    priceCatalogueEnabled: checkBool('priceCatalogueEnabled', options.priceCatalogueEnabled ?? true),
+    usageExtractor: checkFn('usageExtractor', options.usageExtractor),
+    requestIdHeader: checkStr(
+      'requestIdHeader',
+      (options.requestIdHeader ?? 'x-request-id').toLowerCase(),
+      /^[a-z0-9-]+$/,
+      'must be an HTTP header name',
+    ),
+    principalExtractor: checkFn('principalExtractor', options.principalExtractor),
+  };
+  return resolved;
+}

@@ -1,0 +1,105 @@
+import {
+  Global,
+  Inject,
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
+import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
+import { RouteCaptureInterceptor } from './instrumentation/route-capture.interceptor';
+import { createMetricsController } from './metrics/metrics.controller';
+import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY } from './monitoring.constants';
+import type { MonitoringModuleAsyncOptions, MonitoringModuleOptions } from './monitoring-options.interface';
+import { resolveMonitoringOptions } from './monitoring-options.resolver';
+import { createMonitoringProviders } from './monitoring.providers';
+import { CostCalculator } from './cost/cost-calculator';
+import { EventFanOut } from './events/event-fan-out';
+
+const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator];
+
+/**
+ * Monitoring for AI-agent monoliths. Import once in the root module:
+ * `MonitoringModule.forRoot({ appName: 'my-api' })`. Tracks every HTTP request, and every call of
+ * methods decorated with `@TrackLLM`, `@TrackAgent`, `@TrackWorkflow` and `@TrackTool`, and sends
+ * each to the enabled sinks (Prometheus metrics, logs, PostgreSQL analytics).
+ */
+@Global()
+@Module({})
+export class MonitoringModule implements NestModule, OnModuleInit, OnApplicationShutdown {
+  constructor(@Inject(MonitoringRuntime) private readonly runtime: MonitoringRuntime) {}
+
+  /** Configures the module with static options (environment variables fill the gaps). */
+  static forRoot(options: MonitoringModuleOptions = {}): DynamicModule {
+    // Validate eagerly so a bad option fails at import time with the field's name.
+    const resolved = resolveMonitoringOptions(options);
+    return MonitoringModule.build(
+      [{ provide: MONITORING_MODULE_OPTIONS, useValue: options }],
+      [],
+      resolved.prometheusEnabled,
+      resolved.metricsPath,
+    );
+  }
+
+  /**
+   * Configures the module from a factory (e.g. with `ConfigService`). The metrics route's path is
+   * fixed before the factory runs: it comes from `METRICS_PATH` (default `/metrics`); with
+   * `prometheusEnabled: false` the route answers 404.
+   */
+  static forRootAsync(options: MonitoringModuleAsyncOptions): DynamicModule {
+    const fromEnv = resolveMonitoringOptions({});
+    return MonitoringModule.build(
+      [{ provide: MONITORING_MODULE_OPTIONS, inject: options.inject ?? [], useFactory: options.useFactory }],
+      options.imports ?? [],
+      true,
+      fromEnv.metricsPath,
+    );
+  }
+
+  private static build(
+    optionProviders: DynamicModule['providers'] & object,
+    imports: NonNullable<DynamicModule['imports']>,
+    serveMetrics: boolean,
+    metricsPath: string,
+  ): DynamicModule {
+    const metricsImports = serveMetrics
+      ? [
+          PrometheusModule.register({
+            path: metricsPath,
+            controller: createMetricsController(),
+            defaultMetrics: { enabled: false },
+          }),
+        ]
+      : [];
+    return {
+      module: MonitoringModule,
+      global: true,
+      imports: [...imports, ...metricsImports],
+      providers: [
+        ...optionProviders,
+        ...createMonitoringProviders(),
+        RequestTrackingMiddleware,
+        { provide: APP_INTERCEPTOR, useClass: RouteCaptureInterceptor },
+      ],
+      exports: EXPORTS,
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestTrackingMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
+  onModuleInit(): void {
+    activateRuntime(this.runtime);
+  }
+
+  onApplicationShutdown(): void {
+    deactivateRuntime(this.runtime);
+  }
+}
