@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './demo/app.module';
+
+async function bootstrap() {
+  const app = await NestFactory.create(AppModule);
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  const base = `http://localhost:${port}`;
+  // eslint-disable-next-line no-console
+  console.log(
+    [
+      '',
+      `Demo monolith listening on ${base}`,
+      `  Prometheus metrics:  ${base}/metrics`,
+      `  Agents / workflows:  ${base}/agents  ${base}/workflows`,
+      '',
+    ].join('\n'),
+  );
+}
+
+void bootstrap();
