@@ -1,0 +1,24 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventFanOut } from '../../src/monitoring';
+import { CapturingSink } from './event-capture';
+
+/**
+ * Starts the real demo monolith in-process (no simulated traffic, deterministic providers unless
+ * overridden) and attaches a capturing sink to its fan-out.
+ */
+export async function startDemoApp(env: Record<string, string> = {}): Promise<{ app: INestApplication; sink: CapturingSink }> {
+  Object.assign(process.env, {
+    SIMULATE_TRAFFIC: 'false',
+    DEMO_LATENCY_SCALE: '0',
+    DEMO_FAILURE_RATE: '0',
+    ANALYTICS_ENABLED: 'false',
+    ...env,
+  });
+  const { AppModule } = await import('../../src/demo/app.module');
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.init();
+  const sink = new CapturingSink();
+  app.get(EventFanOut).addSink(sink);
+  return { app, sink };
+}
