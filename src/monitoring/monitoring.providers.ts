@@ -1,5 +1,6 @@
 import type { FactoryProvider, Provider } from '@nestjs/common';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from './metrics/process-metrics';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
 import type { MonitoringSink } from './events/monitoring-sink.interface';
@@ -35,7 +36,7 @@ export function createMonitoringProviders(): Provider[] {
       inject: [MONITORING_OPTIONS],
       useFactory: (options: MonitoringOptions) => {
         const registry = new Registry();
-        if (options.prometheusEnabled && options.defaultMetricsEnabled) collectDefaultMetrics({ register: registry });
+        if (options.prometheusEnabled && options.defaultMetricsEnabled) collectProcessMetrics(registry);
         return registry;
       },
     },

@@ -16,7 +16,7 @@ export async function startDemoApp(env: Record<string, string> = {}): Promise<{ 
     ...env,
   });
   const { AppModule } = await import('../../src/demo/app.module');
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
   await app.init();
   const sink = new CapturingSink();
   app.get(EventFanOut).addSink(sink);
