@@ -1,0 +1,137 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { TrackLLM } from '../../src/monitoring';
+import { startTestRuntime } from '../support/event-capture';
+import { startProviderServer, type ProviderServer } from '../support/llm-provider-server';
+
+/** Providers written the way an application wraps the official SDKs: one decorated base method each. */
+class OpenAiChatProvider {
+  readonly provider = 'openai';
+  constructor(private readonly client: OpenAI) {}
+  @TrackLLM()
+  complete(params: OpenAI.Chat.ChatCompletionCreateParams) {
+    return this.client.chat.completions.create(params);
+  }
+}
+
+class OpenAiResponsesProvider {
+  readonly provider = 'openai';
+  constructor(private readonly client: OpenAI) {}
+  @TrackLLM()
+  respond(params: OpenAI.Responses.ResponseCreateParams) {
+    return this.client.responses.create(params);
+  }
+}
+
+class AnthropicProvider {
+  readonly provider = 'anthropic';
+  constructor(private readonly client: Anthropic) {}
+  @TrackLLM()
+  complete(params: Anthropic.MessageCreateParams) {
+    return this.client.messages.create(params);
+  }
+  @TrackLLM()
+  streamHelper(params: Anthropic.MessageStreamParams) {
+    return this.client.messages.stream(params);
+  }
+}
+
+describe('usage read from objects produced by the real openai and @anthropic-ai/sdk clients', () => {
+  let server: ProviderServer;
+  let ctx: ReturnType<typeof startTestRuntime>;
+  let openai: OpenAI;
+  let anthropic: Anthropic;
+
+  beforeAll(async () => {
+    server = await startProviderServer();
+    openai = new OpenAI({ apiKey: 'sk-test', baseURL: `${server.url}/v1`, maxRetries: 0 });
+    anthropic = new Anthropic({ apiKey: 'sk-ant-test', baseURL: server.url, maxRetries: 0 });
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    ctx = startTestRuntime();
+  });
+  afterEach(() => ctx.stop());
+
+  const onlyCall = () => {
+    const calls = ctx.sink.ofKind('llm_call');
+    expect(calls).toHaveLength(1);
+    return calls[0]!;
+  };
+
+  it('OpenAI Chat Completions: prompt, completion, cached and reasoning tokens', async () => {
+    const res = await new OpenAiChatProvider(openai).complete({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.choices[0]!.message.content).toBe('Hello!');
+    const e = onlyCall();
+    expect(e).toMatchObject({ provider: 'openai', model: 'gpt-4o', success: true, streamed: false });
+    expect(e.usage).toEqual({ inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024, cacheWriteInputTokens: 0, reasoningTokens: 128 });
+    expect(e.costNanoCents).toBe(176 * 250_000 + 1024 * 125_000 + 300 * 1_000_000);
+  });
+
+  it('OpenAI Chat Completions stream: usage from the final chunk, the SDK Stream keeps working', async () => {
+    const stream = await new OpenAiChatProvider(openai).complete({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(stream.controller).toBeInstanceOf(AbortController); // SDK Stream API still reachable
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Hello!');
+    const e = onlyCall();
+    expect(e).toMatchObject({ streamed: true, model: 'gpt-4o-mini', usage: { inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024 } });
+  });
+
+  it('OpenAI Responses API, plain and streamed', async () => {
+    const res = await new OpenAiResponsesProvider(openai).respond({ model: 'o1-preview', input: 'hi' });
+    expect(res.output_text).toBe('Hi there');
+    expect(onlyCall().usage).toEqual({ inputTokens: 800, outputTokens: 900, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 700 });
+    ctx.sink.events.length = 0;
+    const stream = await new OpenAiResponsesProvider(openai).respond({ model: 'o1-preview', input: 'hi', stream: true });
+    for await (const _ of stream) void _;
+    expect(onlyCall()).toMatchObject({ streamed: true, usage: { inputTokens: 800, outputTokens: 900, reasoningTokens: 700 } });
+  });
+
+  it('Anthropic Messages: cache read and cache creation tokens', async () => {
+    const msg = await new AnthropicProvider(anthropic).complete({ model: 'claude-3-5-sonnet-20241022', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Hello!' });
+    const e = onlyCall();
+    expect(e.usage).toEqual({ inputTokens: 3050, outputTokens: 200, cachedInputTokens: 2000, cacheWriteInputTokens: 1000, reasoningTokens: 0 });
+    // 50 plain at 0.3, 2000 read at 0.03, 1000 written at 0.375, 200 out at 1.5 (cents / 1K)
+    expect(e.costNanoCents).toBe(50 * 300_000 + 2000 * 30_000 + 1000 * 375_000 + 200 * 1_500_000);
+  });
+
+  it('Anthropic stream (create with stream: true): message_start + cumulative message_delta, not double counted', async () => {
+    const stream = await new AnthropicProvider(anthropic).complete({
+      model: 'claude-3-haiku-20240307',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types).toContain('message_delta');
+    expect(onlyCall()).toMatchObject({ streamed: true, model: 'claude-3-haiku-20240307', usage: { inputTokens: 3050, outputTokens: 200, cachedInputTokens: 2000 } });
+  });
+
+  it('Anthropic MessageStream helper: iterated events are tracked, finalMessage() still works', async () => {
+    const stream = new AnthropicProvider(anthropic).streamHelper({
+      model: 'claude-3-opus-20240229',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    for await (const _ of stream) void _;
+    const final = await stream.finalMessage();
+    expect(final.usage.output_tokens).toBe(200);
+    expect(onlyCall()).toMatchObject({ streamed: true, usage: { inputTokens: 3050, outputTokens: 200 } });
+  });
+
+  it('an API error from the SDK is recorded as a failed call and rethrown untouched', async () => {
+    const error = await new OpenAiChatProvider(openai)
+      .complete({ model: 'fail-429', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(onlyCall()).toMatchObject({ success: false, usage: null, error: { type: 'RateLimitError' } });
+  });
+});
