@@ -9,7 +9,11 @@ class OpenAiChatProvider {
   readonly provider = 'openai';
   constructor(private readonly client: OpenAI) {}
   @TrackLLM()
-  complete(params: OpenAI.Chat.ChatCompletionCreateParams) {
+  complete(params: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming) {
+    return this.client.chat.completions.create(params);
+  }
+  @TrackLLM()
+  stream(params: OpenAI.Chat.ChatCompletionCreateParamsStreaming) {
     return this.client.chat.completions.create(params);
   }
 }
@@ -18,7 +22,11 @@ class OpenAiResponsesProvider {
   readonly provider = 'openai';
   constructor(private readonly client: OpenAI) {}
   @TrackLLM()
-  respond(params: OpenAI.Responses.ResponseCreateParams) {
+  respond(params: OpenAI.Responses.ResponseCreateParamsNonStreaming) {
+    return this.client.responses.create(params);
+  }
+  @TrackLLM()
+  stream(params: OpenAI.Responses.ResponseCreateParamsStreaming) {
     return this.client.responses.create(params);
   }
 }
@@ -27,7 +35,11 @@ class AnthropicProvider {
   readonly provider = 'anthropic';
   constructor(private readonly client: Anthropic) {}
   @TrackLLM()
-  complete(params: Anthropic.MessageCreateParams) {
+  complete(params: Anthropic.MessageCreateParamsNonStreaming) {
+    return this.client.messages.create(params);
+  }
+  @TrackLLM()
+  stream(params: Anthropic.MessageCreateParamsStreaming) {
     return this.client.messages.create(params);
   }
   @TrackLLM()
@@ -69,7 +81,7 @@ describe('usage read from objects produced by the real openai and @anthropic-ai/
   });
 
   it('OpenAI Chat Completions stream: usage from the final chunk, the SDK Stream keeps working', async () => {
-    const stream = await new OpenAiChatProvider(openai).complete({
+    const stream = await new OpenAiChatProvider(openai).stream({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
@@ -88,7 +100,7 @@ describe('usage read from objects produced by the real openai and @anthropic-ai/
     expect(res.output_text).toBe('Hi there');
     expect(onlyCall().usage).toEqual({ inputTokens: 800, outputTokens: 900, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 700 });
     ctx.sink.events.length = 0;
-    const stream = await new OpenAiResponsesProvider(openai).respond({ model: 'o1-preview', input: 'hi', stream: true });
+    const stream = await new OpenAiResponsesProvider(openai).stream({ model: 'o1-preview', input: 'hi', stream: true });
     for await (const _ of stream) void _;
     expect(onlyCall()).toMatchObject({ streamed: true, usage: { inputTokens: 800, outputTokens: 900, reasoningTokens: 700 } });
   });
@@ -103,7 +115,7 @@ describe('usage read from objects produced by the real openai and @anthropic-ai/
   });
 
   it('Anthropic stream (create with stream: true): message_start + cumulative message_delta, not double counted', async () => {
-    const stream = await new AnthropicProvider(anthropic).complete({
+    const stream = await new AnthropicProvider(anthropic).stream({
       model: 'claude-3-haiku-20240307',
       max_tokens: 100,
       messages: [{ role: 'user', content: 'hi' }],

@@ -20,7 +20,7 @@ abstract class BaseLlmProvider {
 }
 
 class OpenAiLike extends BaseLlmProvider {
-  readonly provider = 'openai';
+  readonly provider: string = 'openai';
   protected async send(request: { model: string; fail?: boolean }) {
     if (request.fail) throw Object.assign(new Error('rate limited'), { name: 'RateLimitError' });
     return { model: `${request.model}-2024-08-06`, usage: { prompt_tokens: 1000, completion_tokens: 500, prompt_tokens_details: { cached_tokens: 200 } } };

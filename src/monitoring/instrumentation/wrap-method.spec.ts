@@ -13,7 +13,7 @@ const CustomMeta = (value: string): MethodDecorator => (target, key, descriptor)
 };
 
 class Base {
-  readonly agentId = 'base-agent';
+  readonly agentId: string = 'base-agent';
   readonly agentType = 'llm';
   calls: unknown[][] = [];
 

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { EventFanOut } from '../events/event-fan-out';
 import {
   nanoCentsToCents,
@@ -14,8 +14,12 @@ import type { MonitoringSink } from '../events/monitoring-sink.interface';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LabelValueLimiter } from './label-value-limiter';
 import { HTTP_DURATION_BUCKETS, LLM_DURATION_BUCKETS } from './metric-buckets';
+import { HistogramMetric, ValueMetric } from './pre-aggregated-metrics';
 
-type Labels<K extends string> = Record<K, string>;
+/** Separator of label values in series keys (cannot appear in a folded label value's meaning). */
+const SEP = '\u0001';
+
+const status = (success: boolean) => (success ? 'success' : 'failure');
 
 /**
  * Turns events into the design's Prometheus metrics on the module's own registry. Every label that
@@ -24,20 +28,20 @@ type Labels<K extends string> = Record<K, string>;
 export class PrometheusMetricsSink implements MonitoringSink {
   readonly name = 'metrics';
 
-  private readonly httpRequests: Counter<'method' | 'endpoint' | 'status_code'>;
-  private readonly httpDuration: Histogram<'method' | 'endpoint'>;
-  private readonly httpInProgress: Gauge<'method' | 'endpoint'>;
-  private readonly agentExecutions: Counter<'agent_id' | 'agent_type' | 'status'>;
-  private readonly agentDuration: Histogram<'agent_id' | 'agent_type'>;
-  private readonly toolCalls: Counter<'agent_id' | 'tool_name' | 'status'>;
-  private readonly llmRequests: Counter<'provider' | 'model' | 'status'>;
-  private readonly llmDuration: Histogram<'provider' | 'model'>;
-  private readonly llmTokens: Counter<'provider' | 'model' | 'token_type'>;
-  private readonly llmCost: Counter<'provider' | 'model'>;
-  private readonly llmUnpriced: Counter<'provider' | 'model'>;
-  private readonly workflowExecutions: Counter<'workflow_id' | 'status'>;
-  private readonly workflowDuration: Histogram<'workflow_id'>;
-  private readonly workflowsActive: Gauge;
+  private readonly httpRequests: ValueMetric;
+  private readonly httpDuration: HistogramMetric;
+  private readonly httpInProgress: ValueMetric;
+  private readonly agentExecutions: ValueMetric;
+  private readonly agentDuration: HistogramMetric;
+  private readonly toolCalls: ValueMetric;
+  private readonly llmRequests: ValueMetric;
+  private readonly llmDuration: HistogramMetric;
+  private readonly llmTokens: ValueMetric;
+  private readonly llmCost: ValueMetric;
+  private readonly llmUnpriced: ValueMetric;
+  private readonly workflowExecutions: ValueMetric;
+  private readonly workflowDuration: HistogramMetric;
+  private readonly workflowsActive: ValueMetric;
 
   private readonly limiters = new Map<string, LabelValueLimiter>();
 
@@ -47,100 +51,51 @@ export class PrometheusMetricsSink implements MonitoringSink {
     fanOut: EventFanOut,
   ) {
     const p = options.metricsPrefix;
-    const registers = [registry];
-    this.httpRequests = new Counter({
-      name: `${p}http_requests_total`,
-      help: 'HTTP requests handled, by method, route template and status code.',
-      labelNames: ['method', 'endpoint', 'status_code'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: `${p}http_request_duration_seconds`,
-      help: 'HTTP request duration in seconds, by method and route template.',
-      labelNames: ['method', 'endpoint'],
-      buckets: HTTP_DURATION_BUCKETS,
-      registers,
-    });
-    this.httpInProgress = new Gauge({
-      name: `${p}http_requests_in_progress`,
-      help: 'HTTP requests being handled, by method and route template.',
-      labelNames: ['method', 'endpoint'],
-      registers,
-    });
-    this.agentExecutions = new Counter({
-      name: `${p}agent_executions_total`,
-      help: 'Agent executions, by agent id, agent type and status (success|failure).',
-      labelNames: ['agent_id', 'agent_type', 'status'],
-      registers,
-    });
-    this.agentDuration = new Histogram({
-      name: `${p}agent_execution_duration_seconds`,
-      help: 'Agent execution duration in seconds.',
-      labelNames: ['agent_id', 'agent_type'],
-      buckets: LLM_DURATION_BUCKETS,
-      registers,
-    });
-    this.toolCalls = new Counter({
-      name: `${p}agent_tool_calls_total`,
-      help: 'Tool calls, by calling agent, tool name and status (success|failure).',
-      labelNames: ['agent_id', 'tool_name', 'status'],
-      registers,
-    });
-    this.llmRequests = new Counter({
-      name: `${p}llm_requests_total`,
-      help: 'LLM calls, by provider, model and status (success|failure).',
-      labelNames: ['provider', 'model', 'status'],
-      registers,
-    });
-    this.llmDuration = new Histogram({
-      name: `${p}llm_request_duration_seconds`,
-      help: 'LLM call duration in seconds (streamed calls: until the stream ends).',
-      labelNames: ['provider', 'model'],
-      buckets: LLM_DURATION_BUCKETS,
-      registers,
-    });
-    this.llmTokens = new Counter({
-      name: `${p}llm_tokens_total`,
-      help: 'LLM tokens, by provider, model and token type (prompt|completion).',
-      labelNames: ['provider', 'model', 'token_type'],
-      registers,
-    });
-    this.llmCost = new Counter({
-      name: `${p}llm_cost_cents_total`,
-      help: 'Cost of LLM calls in US cents, from token counts and the pricing table.',
-      labelNames: ['provider', 'model'],
-      registers,
-    });
-    this.llmUnpriced = new Counter({
-      name: `${p}llm_unpriced_calls_total`,
-      help: 'LLM calls with usage but no known price (their cost is unknown, not zero).',
-      labelNames: ['provider', 'model'],
-      registers,
-    });
-    this.workflowExecutions = new Counter({
-      name: `${p}workflow_executions_total`,
-      help: 'Workflow runs, by workflow id and final status (completed|failed|timeout).',
-      labelNames: ['workflow_id', 'status'],
-      registers,
-    });
-    this.workflowDuration = new Histogram({
-      name: `${p}workflow_duration_seconds`,
-      help: 'Workflow run duration in seconds.',
-      labelNames: ['workflow_id'],
-      buckets: LLM_DURATION_BUCKETS,
-      registers,
-    });
-    this.workflowsActive = new Gauge({
-      name: `${p}workflows_active`,
-      help: 'Workflow runs in progress.',
-      registers,
-    });
+    const counter = (name: string, help: string) => new ValueMetric(`${p}${name}`, help, 'counter', registry);
+    const gauge = (name: string, help: string) => new ValueMetric(`${p}${name}`, help, 'gauge', registry);
+    const histogram = (name: string, help: string, buckets: number[]) =>
+      new HistogramMetric(`${p}${name}`, help, buckets, registry);
+
+    this.httpRequests = counter('http_requests_total', 'HTTP requests handled, by method, route template and status code.');
+    this.httpDuration = histogram(
+      'http_request_duration_seconds',
+      'HTTP request duration in seconds, by method and route template.',
+      HTTP_DURATION_BUCKETS,
+    );
+    this.httpInProgress = gauge('http_requests_in_progress', 'HTTP requests being handled, by method and route template.');
+    this.agentExecutions = counter(
+      'agent_executions_total',
+      'Agent executions, by agent id, agent type and status (success|failure).',
+    );
+    this.agentDuration = histogram('agent_execution_duration_seconds', 'Agent execution duration in seconds.', LLM_DURATION_BUCKETS);
+    this.toolCalls = counter('agent_tool_calls_total', 'Tool calls, by calling agent, tool name and status (success|failure).');
+    this.llmRequests = counter('llm_requests_total', 'LLM calls, by provider, model and status (success|failure).');
+    this.llmDuration = histogram(
+      'llm_request_duration_seconds',
+      'LLM call duration in seconds (streamed calls: until the stream ends).',
+      LLM_DURATION_BUCKETS,
+    );
+    this.llmTokens = counter('llm_tokens_total', 'LLM tokens, by provider, model and token type (prompt|completion).');
+    this.llmCost = counter('llm_cost_cents_total', 'Cost of LLM calls in US cents, from token counts and the pricing table.');
+    this.llmUnpriced = counter(
+      'llm_unpriced_calls_total',
+      'LLM calls with usage but no known price (their cost is unknown, not zero).',
+    );
+    this.workflowExecutions = counter(
+      'workflow_executions_total',
+      'Workflow runs, by workflow id and final status (completed|failed|timeout).',
+    );
+    this.workflowDuration = histogram('workflow_duration_seconds', 'Workflow run duration in seconds.', LLM_DURATION_BUCKETS);
+    this.workflowsActive = gauge('workflows_active', 'Workflow runs in progress.');
+    this.workflowsActive.at('', () => ({}));
+
     const limiters = this.limiters;
+    // Rarely-changing counters read from other components at scrape time: prom-client's API is fine here.
     new Counter({
       name: `${p}monitoring_errors_total`,
       help: 'Failures inside monitoring (a sink or an identity extractor) that were isolated from the observed call.',
       labelNames: ['source'],
-      registers,
+      registers: [registry],
       collect() {
         this.reset();
         for (const [source, count] of fanOut.sinkErrors) this.inc({ source }, count);
@@ -150,7 +105,7 @@ export class PrometheusMetricsSink implements MonitoringSink {
       name: `${p}metric_label_values_folded_total`,
       help: 'Observations whose label value was replaced by "other" by the cardinality cap, by label.',
       labelNames: ['label'],
-      registers,
+      registers: [registry],
       collect() {
         this.reset();
         for (const limiter of limiters.values()) if (limiter.folded > 0) this.inc({ label: limiter.label }, limiter.folded);
@@ -183,57 +138,71 @@ export class PrometheusMetricsSink implements MonitoringSink {
   }
 
   started(operation: OperationStart): void {
-    if (operation.kind === 'workflow_run') this.workflowsActive.inc();
-    else this.httpInProgress.inc(this.httpLabels(operation.method, operation.route));
+    if (operation.kind === 'workflow_run') this.workflowsActive.at('', () => ({})).value += 1;
+    else this.inProgress(operation.method, operation.route).value += 1;
   }
 
   ended(operation: OperationStart): void {
-    if (operation.kind === 'workflow_run') this.workflowsActive.dec();
-    else this.httpInProgress.dec(this.httpLabels(operation.method, operation.route));
+    if (operation.kind === 'workflow_run') this.workflowsActive.at('', () => ({})).value -= 1;
+    else this.inProgress(operation.method, operation.route).value -= 1;
   }
 
-  private httpLabels(method: string, route: string): Labels<'method' | 'endpoint'> {
-    return { method, endpoint: this.fold('endpoint', route) };
+  private inProgress(method: string, route: string) {
+    const endpoint = this.fold('endpoint', route);
+    return this.httpInProgress.at(method + SEP + endpoint, () => ({ method, endpoint }));
   }
 
   private recordHttp(e: HttpRequestEvent): void {
-    const labels = this.httpLabels(e.method, e.route);
-    this.httpRequests.inc({ ...labels, status_code: String(e.statusCode) });
-    this.httpDuration.observe(labels, e.durationMs / 1000);
+    const method = e.method;
+    const endpoint = this.fold('endpoint', e.route);
+    const key = method + SEP + endpoint;
+    const code = String(e.statusCode);
+    this.httpRequests.at(key + SEP + code, () => ({ method, endpoint, status_code: code })).value += 1;
+    const d = this.httpDuration;
+    d.observe(d.at(key, () => ({ method, endpoint })), e.durationMs / 1000);
   }
 
   private recordLlm(e: LlmCallEvent): void {
     const provider = this.fold('provider', e.provider);
     const model = this.fold('model', e.model);
-    const labels = { provider, model };
-    this.llmRequests.inc({ provider, model, status: e.success ? 'success' : 'failure' });
-    this.llmDuration.observe(labels, e.durationMs / 1000);
-    if (e.usage) {
-      this.llmTokens.inc({ provider, model, token_type: 'prompt' }, e.usage.inputTokens);
-      this.llmTokens.inc({ provider, model, token_type: 'completion' }, e.usage.outputTokens);
-      if (e.costNanoCents !== null) this.llmCost.inc(labels, nanoCentsToCents(e.costNanoCents));
-      else if (this.options.costTrackingEnabled) this.llmUnpriced.inc(labels);
+    const key = provider + SEP + model;
+    const st = status(e.success);
+    this.llmRequests.at(key + SEP + st, () => ({ provider, model, status: st })).value += 1;
+    const d = this.llmDuration;
+    d.observe(d.at(key, () => ({ provider, model })), e.durationMs / 1000);
+    const usage = e.usage;
+    if (usage === null) return;
+    this.llmTokens.at(key + SEP + 'p', () => ({ provider, model, token_type: 'prompt' })).value += usage.inputTokens;
+    this.llmTokens.at(key + SEP + 'c', () => ({ provider, model, token_type: 'completion' })).value += usage.outputTokens;
+    if (e.costNanoCents !== null) {
+      this.llmCost.at(key, () => ({ provider, model })).value += nanoCentsToCents(e.costNanoCents);
+    } else if (this.options.costTrackingEnabled) {
+      this.llmUnpriced.at(key, () => ({ provider, model })).value += 1;
     }
   }
 
   private recordAgent(e: AgentExecutionEvent): void {
     const agent_id = this.fold('agent_id', e.agentId);
     const agent_type = this.fold('agent_type', e.agentType);
-    this.agentExecutions.inc({ agent_id, agent_type, status: e.success ? 'success' : 'failure' });
-    this.agentDuration.observe({ agent_id, agent_type }, e.durationMs / 1000);
+    const key = agent_id + SEP + agent_type;
+    const st = status(e.success);
+    this.agentExecutions.at(key + SEP + st, () => ({ agent_id, agent_type, status: st })).value += 1;
+    const d = this.agentDuration;
+    d.observe(d.at(key, () => ({ agent_id, agent_type })), e.durationMs / 1000);
   }
 
   private recordTool(e: ToolCallEvent): void {
-    this.toolCalls.inc({
-      agent_id: this.fold('agent_id', e.agentId ?? 'none'),
-      tool_name: this.fold('tool_name', e.toolName),
-      status: e.success ? 'success' : 'failure',
-    });
+    const agent_id = this.fold('agent_id', e.agentId ?? 'none');
+    const tool_name = this.fold('tool_name', e.toolName);
+    const st = status(e.success);
+    this.toolCalls.at(agent_id + SEP + tool_name + SEP + st, () => ({ agent_id, tool_name, status: st })).value += 1;
   }
 
   private recordWorkflow(e: WorkflowRunEvent): void {
     const workflow_id = this.fold('workflow_id', e.workflowId);
-    this.workflowExecutions.inc({ workflow_id, status: e.status });
-    this.workflowDuration.observe({ workflow_id }, e.durationMs / 1000);
+    const st = e.status;
+    this.workflowExecutions.at(workflow_id + SEP + st, () => ({ workflow_id, status: st })).value += 1;
+    const d = this.workflowDuration;
+    d.observe(d.at(workflow_id, () => ({ workflow_id })), e.durationMs / 1000);
   }
 }
