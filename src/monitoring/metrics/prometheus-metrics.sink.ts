@@ -14,10 +14,31 @@ import type { MonitoringSink } from '../events/monitoring-sink.interface';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LabelValueLimiter } from './label-value-limiter';
 import { HTTP_DURATION_BUCKETS, LLM_DURATION_BUCKETS } from './metric-buckets';
-import { HistogramMetric, ValueMetric } from './pre-aggregated-metrics';
+import { HistogramMetric, ValueMetric, type HistogramSeries, type ValueSeries } from './pre-aggregated-metrics';
 
 /** Separator of label values in series keys (cannot appear in a folded label value's meaning). */
 const SEP = '\u0001';
+
+/** Every series of one provider/model pair; request, cost and unpriced series appear on first use. */
+interface LlmSeries {
+  key: string;
+  duration: HistogramSeries;
+  prompt: ValueSeries;
+  completion: ValueSeries;
+  ok: ValueSeries | undefined;
+  failed: ValueSeries | undefined;
+  cost: ValueSeries | undefined;
+  unpriced: ValueSeries | undefined;
+}
+
+/** Every series of one method/route pair. */
+interface HttpSeries {
+  key: string;
+  endpoint: string;
+  duration: HistogramSeries;
+  byStatus: Map<number, ValueSeries>;
+  inProgress: ValueSeries | undefined;
+}
 
 const status = (success: boolean) => (success ? 'success' : 'failure');
 
@@ -44,6 +65,8 @@ export class PrometheusMetricsSink implements MonitoringSink {
   private readonly workflowsActive: ValueMetric;
 
   private readonly limiters = new Map<string, LabelValueLimiter>();
+  private readonly llmSeries = new Map<string, Map<string, LlmSeries>>();
+  private readonly httpSeries = new Map<string, Map<string, HttpSeries>>();
 
   constructor(
     registry: Registry,
@@ -147,37 +170,71 @@ export class PrometheusMetricsSink implements MonitoringSink {
     else this.inProgress(operation.method, operation.route).value -= 1;
   }
 
-  private inProgress(method: string, route: string) {
+  private inProgress(method: string, route: string): ValueSeries {
+    const s = this.httpSeriesFor(method, route);
+    return (s.inProgress ??= this.httpInProgress.at(s.key, () => ({ method, endpoint: s.endpoint })));
+  }
+
+  /** Series of one method/route pair, found with two map lookups. */
+  private httpSeriesFor(method: string, route: string): HttpSeries {
     const endpoint = this.fold('endpoint', route);
-    return this.httpInProgress.at(method + SEP + endpoint, () => ({ method, endpoint }));
+    let byEndpoint = this.httpSeries.get(method);
+    if (byEndpoint === undefined) this.httpSeries.set(method, (byEndpoint = new Map()));
+    let s = byEndpoint.get(endpoint);
+    if (s === undefined) {
+      const key = method + SEP + endpoint;
+      s = { key, endpoint, duration: this.httpDuration.at(key, () => ({ method, endpoint })), byStatus: new Map(), inProgress: undefined };
+      byEndpoint.set(endpoint, s);
+    }
+    return s;
   }
 
   private recordHttp(e: HttpRequestEvent): void {
-    const method = e.method;
-    const endpoint = this.fold('endpoint', e.route);
-    const key = method + SEP + endpoint;
-    const code = String(e.statusCode);
-    this.httpRequests.at(key + SEP + code, () => ({ method, endpoint, status_code: code })).value += 1;
-    const d = this.httpDuration;
-    d.observe(d.at(key, () => ({ method, endpoint })), e.durationMs / 1000);
+    const s = this.httpSeriesFor(e.method, e.route);
+    let count = s.byStatus.get(e.statusCode);
+    if (count === undefined) {
+      const code = String(e.statusCode);
+      const method = e.method;
+      count = this.httpRequests.at(s.key + SEP + code, () => ({ method, endpoint: s.endpoint, status_code: code }));
+      s.byStatus.set(e.statusCode, count);
+    }
+    count.value += 1;
+    this.httpDuration.observe(s.duration, e.durationMs / 1000);
   }
 
   private recordLlm(e: LlmCallEvent): void {
     const provider = this.fold('provider', e.provider);
     const model = this.fold('model', e.model);
-    const key = provider + SEP + model;
-    const st = status(e.success);
-    this.llmRequests.at(key + SEP + st, () => ({ provider, model, status: st })).value += 1;
-    const d = this.llmDuration;
-    d.observe(d.at(key, () => ({ provider, model })), e.durationMs / 1000);
+    // Series of one provider/model pair, found with two map lookups instead of hashing label sets.
+    let byModel = this.llmSeries.get(provider);
+    if (byModel === undefined) this.llmSeries.set(provider, (byModel = new Map()));
+    let s = byModel.get(model);
+    if (s === undefined) {
+      const key = provider + SEP + model;
+      const labels = () => ({ provider, model });
+      s = {
+        key,
+        duration: this.llmDuration.at(key, labels),
+        prompt: this.llmTokens.at(key + SEP + 'p', () => ({ provider, model, token_type: 'prompt' })),
+        completion: this.llmTokens.at(key + SEP + 'c', () => ({ provider, model, token_type: 'completion' })),
+        ok: undefined,
+        failed: undefined,
+        cost: undefined,
+        unpriced: undefined,
+      };
+      byModel.set(model, s);
+    }
+    if (e.success) (s.ok ??= this.llmRequests.at(s.key + SEP + 'success', () => ({ provider, model, status: 'success' }))).value += 1;
+    else (s.failed ??= this.llmRequests.at(s.key + SEP + 'failure', () => ({ provider, model, status: 'failure' }))).value += 1;
+    this.llmDuration.observe(s.duration, e.durationMs / 1000);
     const usage = e.usage;
     if (usage === null) return;
-    this.llmTokens.at(key + SEP + 'p', () => ({ provider, model, token_type: 'prompt' })).value += usage.inputTokens;
-    this.llmTokens.at(key + SEP + 'c', () => ({ provider, model, token_type: 'completion' })).value += usage.outputTokens;
+    s.prompt.value += usage.inputTokens;
+    s.completion.value += usage.outputTokens;
     if (e.costNanoCents !== null) {
-      this.llmCost.at(key, () => ({ provider, model })).value += nanoCentsToCents(e.costNanoCents);
+      (s.cost ??= this.llmCost.at(s.key, () => ({ provider, model }))).value += nanoCentsToCents(e.costNanoCents);
     } else if (this.options.costTrackingEnabled) {
-      this.llmUnpriced.at(key, () => ({ provider, model })).value += 1;
+      (s.unpriced ??= this.llmUnpriced.at(s.key, () => ({ provider, model }))).value += 1;
     }
   }
 
