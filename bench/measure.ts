@@ -14,7 +14,7 @@ export async function nsPerCall(fn: () => unknown, iterations = 100_000, runs = 
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) {
       const r = fn();
-      if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') await r;
+      if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') await (r as Promise<unknown>);
     }
     return Number(process.hrtime.bigint() - t0) / iterations;
   };
@@ -40,7 +40,7 @@ export async function compare(variants: Record<string, () => unknown>, iteration
 
 /** Prints a table row. */
 export function row(label: string, value: string): void {
-  // eslint-disable-next-line no-console
+   
   console.log(`${label.padEnd(62)} ${value}`);
 }
 

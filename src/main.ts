@@ -8,7 +8,7 @@ async function bootstrap() {
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   const base = `http://localhost:${port}`;
-  // eslint-disable-next-line no-console
+   
   console.log(
     [
       '',

@@ -101,7 +101,7 @@ export function resolveMonitoringOptions(
     appName: checkStr(
       'appName',
       options.appName ?? envStr(env, 'MONITORING_APP_NAME') ?? 'magure-ai',
-      /^[A-Za-z0-9_.\-]+$/,
+      /^[A-Za-z0-9_.-]+$/,
       'may contain only letters, digits, ".", "_" and "-"',
     ),
     environment: checkStr('environment', options.environment ?? envStr(env, 'NODE_ENV') ?? 'development'),

@@ -23,6 +23,8 @@ export interface MonitoringScope extends ContextSnapshot {
   stepsFailed: number;
   /** Route template, once the router has matched (request scopes only). */
   route?: string;
+  /** Set when the request's in-progress gauge was raised (request scopes only). */
+  inProgress?: { method: string; route: string };
 }
 
 /** The process-wide store. Scopes are entered with `storage.run(scope, fn)`. */

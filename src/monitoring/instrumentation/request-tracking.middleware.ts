@@ -8,7 +8,7 @@ import type { MonitoredRequest } from '../monitoring-options.interface';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Route label of requests that matched no route (404s), so raw paths never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -25,11 +25,6 @@ export function matchedRoute(req: ExpressLikeRequest): string | undefined {
   const path = req.route?.path;
   if (typeof path !== 'string') return undefined;
   return `${req.baseUrl ?? ''}${path}` || '/';
-}
-
-/** A request scope carries whether its in-progress gauge was raised. */
-interface RequestScope extends MonitoringScope {
-  inProgress?: { method: string; route: string };
 }
 
 /**
@@ -52,7 +47,7 @@ export class RequestTrackingMiddleware implements NestMiddleware {
       typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', requestId);
 
-    const scope: RequestScope = createScope('request', undefined, runtime, { requestId });
+    const scope: MonitoringScope = createScope('request', undefined, runtime, { requestId });
     if (options.principalExtractor) {
       try {
         const ids = options.principalExtractor(req as unknown as MonitoredRequest);
@@ -104,7 +99,7 @@ export class RequestTrackingMiddleware implements NestMiddleware {
  * Called by the route interceptor; requests rejected before it (guards, 404) finish at once anyway.
  */
 export function markRequestInProgress(runtime: MonitoringRuntime, req: ExpressLikeRequest): void {
-  const scope = storage.getStore() as RequestScope | undefined;
+  const scope = storage.getStore();
   if (!scope || scope.kind !== 'request' || scope.inProgress) return;
   const route = matchedRoute(req);
   if (!route) return;

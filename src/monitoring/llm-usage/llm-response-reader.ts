@@ -109,7 +109,7 @@ export class StreamUsageAccumulator {
       if (this.model === undefined && typeof event.model === 'string') this.model = event.model;
       if (isObj(event.usage)) this.usage = readUsageObject(event.usage);
       if (this.text && Array.isArray(event.choices)) {
-        const delta = isObj(event.choices[0]) ? (event.choices[0] as Obj).delta : undefined;
+        const delta = isObj(event.choices[0]) ? (event.choices[0]).delta : undefined;
         if (isObj(delta) && typeof delta.content === 'string') this.text.push(delta.content);
       }
       return;
