@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { MonitoringModule } from '../monitoring';
 import { DemoController } from './demo.controller';
 import { DemoService, SIMULATION, simulationFromEnv } from './demo.service';
 import { TrafficSimulator } from './traffic/traffic-simulator';
+import { UpstreamErrorFilter } from './upstream-error.filter';
 
 const header = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
 
@@ -17,6 +19,6 @@ const header = (value: string | string[] | undefined) => (typeof value === 'stri
     }),
   ],
   controllers: [DemoController],
-  providers: [DemoService, TrafficSimulator, { provide: SIMULATION, useFactory: () => simulationFromEnv() }],
+  providers: [DemoService, TrafficSimulator, { provide: APP_FILTER, useClass: UpstreamErrorFilter }, { provide: SIMULATION, useFactory: () => simulationFromEnv() }],
 })
 export class AppModule {}

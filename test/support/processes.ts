@@ -55,7 +55,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 
 /** Stops a child process and waits for it to exit. */
 export function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
