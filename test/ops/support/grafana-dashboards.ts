@@ -196,9 +196,17 @@ export const ALL = Symbol('All');
 /** Values of the built-in interval variables, e.g. `{ __rate_interval: '1m' }`. */
 export type BuiltIns = Partial<Record<'__interval' | '__rate_interval' | '__range' | '__interval_ms' | '__range_s' | '__range_ms' | '__auto', string>>;
 
-/** Grafana's `regex` formatting: regex-escaped, several values as an alternation. */
+/** Grafana's `regex` variable format (escapeRegex of @grafana/data). */
 function escapeRegex(value: string): string {
-  return value.replace(/[\\^$*+?.()|[\]{}\/-]/g, '\\$&');
+  return value.replace(/[\\^$*+?.()|[\]{}\/]/g, '\\$&');
+}
+
+/**
+ * The Prometheus data source's escaping of multi-value / All variables
+ * (prometheusSpecialRegexEscape): the value lands in a PromQL string, so the regex escape is doubled.
+ */
+function promRegexEscape(value: string): string {
+  return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]+?.()|]/g, '\\\\$&');
 }
 
 function formatValue(value: string | string[], format: string | undefined, language: QueryLanguage, variable: TemplateVariable): string {
@@ -223,8 +231,8 @@ function formatValue(value: string | string[], format: string | undefined, langu
   }
   // Default formatting of each data source (Grafana's interpolateVariable of the data source).
   if (language === 'promql') {
-    if (!variable.multi && !variable.includeAll) return values.join(',');
-    return values.length === 1 ? escapeRegex(values[0] ?? '') : `(${values.map(escapeRegex).join('|')})`;
+    if (!variable.multi && !variable.includeAll) return values.map((v) => v.replace(/\\/g, '\\\\')).join(',');
+    return values.length === 1 ? promRegexEscape(values[0] ?? '') : `(${values.map(promRegexEscape).join('|')})`;
   }
   if (language === 'sql') {
     if (!variable.multi && !variable.includeAll) return values.join(',');
