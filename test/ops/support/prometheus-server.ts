@@ -70,6 +70,10 @@ export async function startPrometheus(appPort: number): Promise<PrometheusServer
   child.on('exit', (code) => {
     exited = code ?? -1;
   });
+  child.on('error', (error) => {
+    log.push(`cannot run ${PROMETHEUS}: ${error.message}\n`);
+    exited = -1;
+  });
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
