@@ -21,53 +21,81 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const services = compose.services;
-const secrets = { GRAFANA_ADMIN_PASSWORD: 'test-admin-secret', ANALYTICS_DB_PASSWORD: 'test-db-secret' };
+const secrets = {
+  GRAFANA_ADMIN_PASSWORD: 'test-admin-secret',
+  ANALYTICS_DB_PASSWORD: 'test-db-secret',
+};
 
 async function composeConfig(env: Record<string, string>, ...args: string[]) {
-  const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+  };
   try {
-    const { stdout, stderr } = await run(DOCKER_COMPOSE, ['-f', COMPOSE_FILE, 'config', ...args], { cwd: ROOT, env: { ...base, ...env } });
+    const { stdout, stderr } = await run(DOCKER_COMPOSE, ['-f', COMPOSE_FILE, 'config', ...args], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 }
 
-describeWithTools('docker-compose.monitoring.yml (validated by docker-compose)', { 'docker-compose': DOCKER_COMPOSE }, () => {
-  it('docker-compose config -q exits 0 when the required secrets are set', async () => {
-    const result = await composeConfig(secrets, '-q');
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-  });
-
-  it('refuses to start without the Grafana admin password and the database password', async () => {
-    const noGrafana = await composeConfig({ ANALYTICS_DB_PASSWORD: 'x' }, '-q');
-    expect(noGrafana.code).not.toBe(0);
-    expect(noGrafana.stderr).toContain('GRAFANA_ADMIN_PASSWORD');
-    const noDb = await composeConfig({ GRAFANA_ADMIN_PASSWORD: 'x' }, '-q');
-    expect(noDb.code).not.toBe(0);
-    expect(noDb.stderr).toContain('ANALYTICS_DB_PASSWORD');
-  });
-
-  it('resolves the app environment: DATABASE_URL to the bundled PostgreSQL and LOKI_URL to Loki', async () => {
-    const result = await composeConfig(secrets);
-    expect(result.code).toBe(0);
-    const resolved = parse(result.stdout) as { services: Record<string, Service> };
-    expect(resolved.services.app?.environment).toMatchObject({
-      PORT: '3000',
-      DATABASE_URL: 'postgres://magure:test-db-secret@postgres:5432/magure',
-      LOKI_URL: 'http://loki:3100',
+describeWithTools(
+  'docker-compose.monitoring.yml (validated by docker-compose)',
+  { 'docker-compose': DOCKER_COMPOSE },
+  () => {
+    it('docker-compose config -q exits 0 when the required secrets are set', async () => {
+      const result = await composeConfig(secrets, '-q');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
     });
-    expect(resolved.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('test-admin-secret');
-  });
-});
+
+    it('refuses to start without the Grafana admin password and the database password', async () => {
+      const noGrafana = await composeConfig({ ANALYTICS_DB_PASSWORD: 'x' }, '-q');
+      expect(noGrafana.code).not.toBe(0);
+      expect(noGrafana.stderr).toContain('GRAFANA_ADMIN_PASSWORD');
+      const noDb = await composeConfig({ GRAFANA_ADMIN_PASSWORD: 'x' }, '-q');
+      expect(noDb.code).not.toBe(0);
+      expect(noDb.stderr).toContain('ANALYTICS_DB_PASSWORD');
+    });
+
+    it('resolves the app environment: DATABASE_URL to the bundled PostgreSQL and LOKI_URL to Loki', async () => {
+      const result = await composeConfig(secrets);
+      expect(result.code).toBe(0);
+      const resolved = parse(result.stdout) as { services: Record<string, Service> };
+      expect(resolved.services.app?.environment).toMatchObject({
+        PORT: '3000',
+        DATABASE_URL: 'postgres://magure:test-db-secret@postgres:5432/magure',
+        LOKI_URL: 'http://loki:3100',
+      });
+      expect(resolved.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe(
+        'test-admin-secret',
+      );
+    });
+  },
+);
 
 describe('docker-compose.monitoring.yml (structure)', () => {
   it('runs the app, Prometheus, Grafana, Loki and PostgreSQL on the design ports', () => {
-    expect(Object.keys(services).sort()).toEqual(['app', 'grafana', 'loki', 'postgres', 'prometheus']);
+    expect(Object.keys(services).sort()).toEqual([
+      'app',
+      'grafana',
+      'loki',
+      'postgres',
+      'prometheus',
+    ]);
     expect(services.prometheus?.ports).toEqual(['9090:9090']);
     expect(services.grafana?.ports).toEqual(['3001:3000']);
     expect(services.loki?.ports).toEqual(['3100:3100']);
@@ -78,7 +106,10 @@ describe('docker-compose.monitoring.yml (structure)', () => {
   it('pins every image tag, and builds the app from the root Dockerfile', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.build) continue;
-      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[a-z0-9./-]+:v?\d+(\.\d+)+(-[a-z0-9]+)?$/) });
+      expect({ name, image: s.image }).toEqual({
+        name,
+        image: expect.stringMatching(/^[a-z0-9./-]+:v?\d+(\.\d+)+(-[a-z0-9]+)?$/),
+      });
     }
     expect(services.app?.build).toEqual({ context: '..', dockerfile: 'Dockerfile' });
     expect(existsSync(join(ROOT, 'Dockerfile'))).toBe(true);
@@ -87,16 +118,27 @@ describe('docker-compose.monitoring.yml (structure)', () => {
   it('gives every service a health check and a restart policy', () => {
     for (const [name, s] of Object.entries(services)) {
       expect({ name, restart: s.restart }).toEqual({ name, restart: 'unless-stopped' });
-      expect({ name, test: s.healthcheck?.test[0] }).toEqual({ name, test: expect.stringMatching(/^CMD(-SHELL)?$/) });
+      expect({ name, test: s.healthcheck?.test[0] }).toEqual({
+        name,
+        test: expect.stringMatching(/^CMD(-SHELL)?$/),
+      });
     }
   });
 
   it('keeps every store in a named volume', () => {
-    const stores: Record<string, string> = { prometheus: '/prometheus', loki: '/loki', postgres: '/var/lib/postgresql/data', grafana: '/var/lib/grafana' };
+    const stores: Record<string, string> = {
+      prometheus: '/prometheus',
+      loki: '/loki',
+      postgres: '/var/lib/postgresql/data',
+      grafana: '/var/lib/grafana',
+    };
     for (const [service, path] of Object.entries(stores)) {
       const mount = services[service]?.volumes?.find((v) => v.split(':')[1] === path);
       const volume = mount?.split(':')[0] as string;
-      expect({ service, volume: compose.volumes[volume] !== undefined }).toEqual({ service, volume: true });
+      expect({ service, volume: compose.volumes[volume] !== undefined }).toEqual({
+        service,
+        volume: true,
+      });
     }
   });
 
@@ -105,7 +147,10 @@ describe('docker-compose.monitoring.yml (structure)', () => {
       for (const v of s.volumes ?? []) {
         const source = v.split(':')[0] as string;
         if (!source.startsWith('.') && !isAbsolute(source)) continue;
-        expect({ source, exists: existsSync(resolve(DOCKER_DIR, source)) }).toEqual({ source, exists: true });
+        expect({ source, exists: existsSync(resolve(DOCKER_DIR, source)) }).toEqual({
+          source,
+          exists: true,
+        });
       }
     }
   });
@@ -129,7 +174,10 @@ describe('docker-compose.monitoring.yml (structure)', () => {
       // Scan the parsed values, not the comments.
       const values = JSON.stringify(parse(readFileSync(file, 'utf8')));
       for (const m of values.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)) {
-        expect({ variable: m[1], set: (m[1] as string) in env }).toEqual({ variable: m[1], set: true });
+        expect({ variable: m[1], set: (m[1] as string) in env }).toEqual({
+          variable: m[1],
+          set: true,
+        });
       }
     }
   });
@@ -154,7 +202,8 @@ describe('Dockerfile', () => {
   const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
 
   it('builds with npm ci and npm run build and starts node dist/main.js on port 3000', () => {
-    for (const from of dockerfile.matchAll(/^FROM\s+(\S+)/gm)) expect(from[1]).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/);
+    for (const from of dockerfile.matchAll(/^FROM\s+(\S+)/gm))
+      expect(from[1]).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/);
     expect(dockerfile).toMatch(/^RUN npm ci/m);
     expect(dockerfile).toMatch(/npm run build/);
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);

@@ -24,14 +24,47 @@ const dashboards = loadDashboards();
 const provisioned = provisionedDatasources();
 
 const EXPECTED = [
-  { uid: 'magure-agent-performance', title: 'Agent Performance', variables: ['datasource', 'agent_type', 'agent'] },
-  { uid: 'magure-llm-usage-costs', title: 'LLM Usage & Costs', variables: ['datasource', 'provider', 'model'] },
-  { uid: 'magure-workflow-analytics', title: 'Workflow Analytics', variables: ['datasource', 'workflow'] },
-  { uid: 'magure-system-health', title: 'System Health', variables: ['datasource', 'job', 'instance'] },
-  { uid: 'magure-log-explorer', title: 'Log Explorer', variables: ['datasource', 'app', 'agent', 'workflow', 'request_id'] },
+  {
+    uid: 'magure-agent-performance',
+    title: 'Agent Performance',
+    variables: ['datasource', 'agent_type', 'agent'],
+  },
+  {
+    uid: 'magure-llm-usage-costs',
+    title: 'LLM Usage & Costs',
+    variables: ['datasource', 'provider', 'model'],
+  },
+  {
+    uid: 'magure-workflow-analytics',
+    title: 'Workflow Analytics',
+    variables: ['datasource', 'workflow'],
+  },
+  {
+    uid: 'magure-system-health',
+    title: 'System Health',
+    variables: ['datasource', 'job', 'instance'],
+  },
+  {
+    uid: 'magure-log-explorer',
+    title: 'Log Explorer',
+    variables: ['datasource', 'app', 'agent', 'workflow', 'request_id'],
+  },
 ];
 
-const PANEL_TYPES = new Set(['row', 'timeseries', 'stat', 'gauge', 'bargauge', 'barchart', 'piechart', 'heatmap', 'table', 'histogram', 'logs', 'text']);
+const PANEL_TYPES = new Set([
+  'row',
+  'timeseries',
+  'stat',
+  'gauge',
+  'bargauge',
+  'barchart',
+  'piechart',
+  'heatmap',
+  'table',
+  'histogram',
+  'logs',
+  'text',
+]);
 
 function dashboard(uid: string): Dashboard {
   const d = dashboards.find((x) => x.model.uid === uid);
@@ -54,7 +87,8 @@ function logqlErrors(query: string): number[] {
 function sampleSelection(d: Dashboard): VariableSelection {
   const selection = defaultSelection(d);
   for (const v of d.templating.list) {
-    if (selection[v.name] === undefined || selection[v.name] === '') selection[v.name] = v.includeAll ? ALL : `sample-${v.name}`;
+    if (selection[v.name] === undefined || selection[v.name] === '')
+      selection[v.name] = v.includeAll ? ALL : `sample-${v.name}`;
   }
   return selection;
 }
@@ -120,16 +154,24 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       const refs: { where: string; ref: DatasourceRef | undefined }[] = [];
       for (const p of panelsOf(d)) {
         refs.push({ where: `panel ${p.id}`, ref: p.datasource });
-        for (const t of p.targets ?? []) if (t.datasource) refs.push({ where: `panel ${p.id} ${t.refId}`, ref: t.datasource });
+        for (const t of p.targets ?? [])
+          if (t.datasource) refs.push({ where: `panel ${p.id} ${t.refId}`, ref: t.datasource });
       }
       for (const v of d.templating.list) {
         if (v.type === 'query') refs.push({ where: `variable ${v.name}`, ref: v.datasource });
-        if (v.type === 'datasource') refs.push({ where: `variable ${v.name}`, ref: { type: String(v.query), uid: String(v.current?.value) } });
+        if (v.type === 'datasource')
+          refs.push({
+            where: `variable ${v.name}`,
+            ref: { type: String(v.query), uid: String(v.current?.value) },
+          });
       }
       for (const { where, ref } of refs) {
         const resolved = resolveDatasource(d, ref);
         const type = resolved?.uid ? provisioned.get(resolved.uid) : undefined;
-        if (!type) throw new Error(`${d.uid} ${where}: data source uid "${resolved?.uid}" is not provisioned`);
+        if (!type)
+          throw new Error(
+            `${d.uid} ${where}: data source uid "${resolved?.uid}" is not provisioned`,
+          );
         expect({ where, type: resolved?.type }).toEqual({ where, type });
       }
     });
@@ -137,41 +179,64 @@ describe('Grafana dashboards (grafana/*.json)', () => {
     it('sets a unit on every chart (tables set them per column)', () => {
       for (const p of panelsOf(d)) {
         if (p.type === 'logs') continue;
-        const units = [p.fieldConfig?.defaults.unit, ...(p.fieldConfig?.overrides ?? []).flatMap((o) => o.properties.filter((x) => x.id === 'unit').map((x) => x.value))];
-        if (!units.some(Boolean)) throw new Error(`${d.uid} panel ${p.id} "${p.title}" sets no unit`);
+        const units = [
+          p.fieldConfig?.defaults.unit,
+          ...(p.fieldConfig?.overrides ?? []).flatMap((o) =>
+            o.properties.filter((x) => x.id === 'unit').map((x) => x.value),
+          ),
+        ];
+        if (!units.some(Boolean))
+          throw new Error(`${d.uid} panel ${p.id} "${p.title}" sets no unit`);
       }
     });
 
     it('uses USD for cost, seconds for durations and tokens for token counts', () => {
       for (const q of queriesOf(d)) {
         const p = q.panel;
-        const units = [p.fieldConfig?.defaults.unit, ...(p.fieldConfig?.overrides ?? []).flatMap((o) => o.properties.filter((x) => x.id === 'unit').map((x) => x.value))];
+        const units = [
+          p.fieldConfig?.defaults.unit,
+          ...(p.fieldConfig?.overrides ?? []).flatMap((o) =>
+            o.properties.filter((x) => x.id === 'unit').map((x) => x.value),
+          ),
+        ];
         const has = (u: RegExp) => units.some((x) => typeof x === 'string' && u.test(x));
-        if (/magure_llm_cost_cents_total|cost_cents/.test(q.text) && !/FILTER \(WHERE cost_cents IS NULL/.test(q.text) && p.title !== 'Unpriced calls') {
+        if (
+          /magure_llm_cost_cents_total|cost_cents/.test(q.text) &&
+          !/FILTER \(WHERE cost_cents IS NULL/.test(q.text) &&
+          p.title !== 'Unpriced calls'
+        ) {
           if (!has(/^currencyUSD$/)) throw new Error(`${q.label} shows cost without the USD unit`);
         }
-        if (/histogram_quantile\(.*_duration_seconds_bucket/.test(q.text) && !has(/^s$/)) throw new Error(`${q.label} shows a duration without seconds`);
-        if (/magure_llm_tokens_total/.test(q.text) && !has(/tokens/)) throw new Error(`${q.label} shows tokens without the tokens unit`);
+        if (/histogram_quantile\(.*_duration_seconds_bucket/.test(q.text) && !has(/^s$/))
+          throw new Error(`${q.label} shows a duration without seconds`);
+        if (/magure_llm_tokens_total/.test(q.text) && !has(/tokens/))
+          throw new Error(`${q.label} shows tokens without the tokens unit`);
       }
     });
 
     it('defines every variable its queries use', () => {
       for (const q of queriesOf(d)) {
-        expect(() => interpolate(q.text, d, q.language, sampleSelection(d), SAMPLE_INTERVALS)).not.toThrow();
+        expect(() =>
+          interpolate(q.text, d, q.language, sampleSelection(d), SAMPLE_INTERVALS),
+        ).not.toThrow();
       }
     });
 
     it('reads only known metric families and defined recording rules in PromQL', () => {
       const recorded = new Set(
         filesIn(RULES_DIR, '.yml').flatMap((f) =>
-          (readYaml<{ groups: { rules: { record?: string }[] }[] }>(f).groups ?? []).flatMap((g) => g.rules.map((r) => r.record).filter(Boolean)),
+          (readYaml<{ groups: { rules: { record?: string }[] }[] }>(f).groups ?? []).flatMap((g) =>
+            g.rules.map((r) => r.record).filter(Boolean),
+          ),
         ),
       );
       for (const q of queriesOf(d).filter((x) => x.language === 'promql')) {
         const names = metricNamesIn(q.text);
         expect(names.length).toBeGreaterThan(0);
         for (const name of names) {
-          const known = name.includes(':') ? recorded.has(name) : KNOWN_METRIC_FAMILIES.has(familyOf(name, HISTOGRAM_FAMILIES));
+          const known = name.includes(':')
+            ? recorded.has(name)
+            : KNOWN_METRIC_FAMILIES.has(familyOf(name, HISTOGRAM_FAMILIES));
           if (!known) throw new Error(`${q.label} reads unknown metric ${name}`);
         }
       }
@@ -181,7 +246,8 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       for (const q of queriesOf(d).filter((x) => x.language === 'sql')) {
         const tables = [...q.text.matchAll(/\bFROM\s+([a-z_]+)/gi)].map((m) => m[1]);
         expect(tables.length).toBeGreaterThan(0);
-        for (const t of tables) expect(['llm_usage', 'agent_executions', 'workflow_analytics']).toContain(t);
+        for (const t of tables)
+          expect(['llm_usage', 'agent_executions', 'workflow_analytics']).toContain(t);
       }
     });
 
@@ -189,7 +255,8 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       for (const q of queriesOf(d).filter((x) => x.language === 'logql')) {
         const text = interpolate(q.text, d, 'logql', sampleSelection(d), SAMPLE_INTERVALS);
         const errors = logqlErrors(text);
-        if (errors.length > 0) throw new Error(`${q.label}: LogQL parse error at ${errors.join(', ')} in ${text}`);
+        if (errors.length > 0)
+          throw new Error(`${q.label}: LogQL parse error at ${errors.join(', ')} in ${text}`);
       }
     });
   });
@@ -211,8 +278,18 @@ describe('Grafana dashboards (grafana/*.json)', () => {
     const d = dashboard('magure-log-explorer');
     const exprs = queriesOf(d)
       .filter((q) => q.language === 'logql')
-      .map((q) => interpolate(q.text, d, 'logql', { ...sampleSelection(d), app: 'magure-ai', agent: 'kpi-calculator' }, SAMPLE_INTERVALS));
-    expect(exprs).toContain('{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"');
+      .map((q) =>
+        interpolate(
+          q.text,
+          d,
+          'logql',
+          { ...sampleSelection(d), app: 'magure-ai', agent: 'kpi-calculator' },
+          SAMPLE_INTERVALS,
+        ),
+      );
+    expect(exprs).toContain(
+      '{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"',
+    );
     expect(exprs).toContain('{app="magure-ai"} | json | latency_ms > 5000');
     expect(exprs.some((e) => /level=~"error\|critical"/.test(e))).toBe(true);
     expect(exprs.some((e) => e.includes('request_id="sample-request_id"'))).toBe(true);
@@ -220,35 +297,64 @@ describe('Grafana dashboards (grafana/*.json)', () => {
   });
 
   it('Agent Performance has the design panels: executions over time, success gauge, top 10 bar, latency heatmap', () => {
-    const types = panelsOf(dashboard('magure-agent-performance')).map((p) => `${p.type}:${p.title}`);
-    expect(types).toEqual(
-      expect.arrayContaining(['timeseries:Executions over time', 'gauge:Success rate by agent type', 'bargauge:Top 10 agents by executions', 'heatmap:Execution latency heatmap']),
+    const types = panelsOf(dashboard('magure-agent-performance')).map(
+      (p) => `${p.type}:${p.title}`,
     );
-    const heatmap = queriesOf(dashboard('magure-agent-performance')).find((q) => q.panel.type === 'heatmap');
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'timeseries:Executions over time',
+        'gauge:Success rate by agent type',
+        'bargauge:Top 10 agents by executions',
+        'heatmap:Execution latency heatmap',
+      ]),
+    );
+    const heatmap = queriesOf(dashboard('magure-agent-performance')).find(
+      (q) => q.panel.type === 'heatmap',
+    );
     expect(heatmap?.target.format).toBe('heatmap');
   });
 
   it('LLM Usage & Costs has stacked tokens, cost pie, cost over time, latency percentiles and the PostgreSQL long-range panels', () => {
     const d = dashboard('magure-llm-usage-costs');
     const byTitle = new Map(panelsOf(d).map((p) => [p.title, p]));
-    expect((byTitle.get('Tokens by model')?.fieldConfig?.defaults.custom as { stacking: { mode: string } }).stacking.mode).toBe('normal');
+    expect(
+      (
+        byTitle.get('Tokens by model')?.fieldConfig?.defaults.custom as {
+          stacking: { mode: string };
+        }
+      ).stacking.mode,
+    ).toBe('normal');
     expect(byTitle.get('Cost breakdown by model')?.type).toBe('piechart');
     expect(byTitle.get('Cost over time')?.type).toBe('timeseries');
     expect(byTitle.get('Latency percentiles')?.targets?.length).toBe(3);
-    const sqlTitles = queriesOf(d).filter((q) => q.language === 'sql').map((q) => q.panel.title);
-    expect(sqlTitles).toEqual(expect.arrayContaining(['Cost last 30 days by model', 'Cost last 90 days by model', 'Cost by tenant']));
-    expect(queriesOf(d).find((q) => q.panel.title === 'Cost last 90 days by model')?.text).toContain("interval '90 days'");
+    const sqlTitles = queriesOf(d)
+      .filter((q) => q.language === 'sql')
+      .map((q) => q.panel.title);
+    expect(sqlTitles).toEqual(
+      expect.arrayContaining([
+        'Cost last 30 days by model',
+        'Cost last 90 days by model',
+        'Cost by tenant',
+      ]),
+    );
+    expect(
+      queriesOf(d).find((q) => q.panel.title === 'Cost last 90 days by model')?.text,
+    ).toContain("interval '90 days'");
   });
 
   it('Workflow Analytics takes the steps histogram from workflow_analytics.steps_executed', () => {
-    const steps = queriesOf(dashboard('magure-workflow-analytics')).find((q) => q.panel.title === 'Steps per run');
+    const steps = queriesOf(dashboard('magure-workflow-analytics')).find(
+      (q) => q.panel.title === 'Steps per run',
+    );
     expect(steps?.panel.type).toBe('histogram');
     expect(steps?.language).toBe('sql');
     expect(steps?.text).toMatch(/SELECT steps_executed\s+FROM workflow_analytics/);
   });
 
   it('System Health covers CPU, memory, database connections, request rate, errors, p99, queue and log shipping', () => {
-    const text = queriesOf(dashboard('magure-system-health')).map((q) => q.text).join('\n');
+    const text = queriesOf(dashboard('magure-system-health'))
+      .map((q) => q.text)
+      .join('\n');
     for (const metric of [
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',
@@ -270,7 +376,10 @@ describe('Grafana dashboards (grafana/*.json)', () => {
     );
     expect(providers).toHaveLength(1);
     expect(providers[0]?.type).toBe('file');
-    const compose = readFileSync(join(GRAFANA_PROVISIONING, '../../../docker-compose.monitoring.yml'), 'utf8');
+    const compose = readFileSync(
+      join(GRAFANA_PROVISIONING, '../../../docker-compose.monitoring.yml'),
+      'utf8',
+    );
     expect(compose).toContain(`../grafana:${providers[0]?.options.path}:ro`);
   });
 

@@ -10,7 +10,15 @@ interface LokiConfig {
   auth_enabled?: boolean;
   server?: { http_listen_port?: number };
   common?: { path_prefix?: string; storage?: { filesystem?: Record<string, string> } };
-  schema_config?: { configs?: { from: string; store: string; object_store: string; schema: string; index: { period: string } }[] };
+  schema_config?: {
+    configs?: {
+      from: string;
+      store: string;
+      object_store: string;
+      schema: string;
+      index: { period: string };
+    }[];
+  };
   limits_config?: Record<string, unknown>;
   compactor?: Record<string, unknown>;
   table_manager?: Record<string, unknown>;
@@ -24,7 +32,9 @@ function bytes(value: unknown): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(String(value));
   if (!m) throw new Error(`not a size: ${String(value)}`);
   const unit = m[2] ?? 'B';
-  const factor = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[unit as 'B'];
+  const factor = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[
+    unit as 'B'
+  ];
   return Number(m[1]) * factor;
 }
 
@@ -43,7 +53,8 @@ describe('Loki configuration (docker/monitoring/loki/loki-config.yml)', () => {
   it('listens on 3100 and stores chunks under the volume mounted at /loki', () => {
     expect(config.server?.http_listen_port).toBe(3100);
     expect(config.common?.path_prefix).toBe('/loki');
-    for (const dir of Object.values(config.common?.storage?.filesystem ?? {})) expect(dir.startsWith('/loki/')).toBe(true);
+    for (const dir of Object.values(config.common?.storage?.filesystem ?? {}))
+      expect(dir.startsWith('/loki/')).toBe(true);
     expect(String(config.compactor?.working_directory).startsWith('/loki/')).toBe(true);
   });
 
@@ -56,7 +67,9 @@ describe('Loki configuration (docker/monitoring/loki/loki-config.yml)', () => {
 
   it('accepts the app push rate, bursts and JSON lines with stack traces', () => {
     expect(Number(limits.ingestion_rate_mb)).toBeGreaterThanOrEqual(8);
-    expect(Number(limits.ingestion_burst_size_mb)).toBeGreaterThanOrEqual(Number(limits.ingestion_rate_mb));
+    expect(Number(limits.ingestion_burst_size_mb)).toBeGreaterThanOrEqual(
+      Number(limits.ingestion_rate_mb),
+    );
     expect(bytes(limits.max_line_size)).toBeGreaterThanOrEqual(256_000);
     // Lines are rejected, never cut: a cut JSON line no longer parses with `| json`.
     expect(limits.max_line_size_truncate).toBe(false);

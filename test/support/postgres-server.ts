@@ -40,9 +40,11 @@ export function postgresUnavailableReason(binDir?: string): string | undefined {
   if (process.env.TEST_DATABASE_URL) return undefined;
   const dir = postgresBinDir(binDir);
   for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
-    if (!existsSync(join(dir, tool))) return `${join(dir, tool)} not found (install postgresql-15, or set TEST_DATABASE_URL)`;
+    if (!existsSync(join(dir, tool)))
+      return `${join(dir, tool)} not found (install postgresql-15, or set TEST_DATABASE_URL)`;
   }
-  if (userInfo().uid === 0 && !hasUser('postgres')) return 'running as root and there is no "postgres" user to run the server as';
+  if (userInfo().uid === 0 && !hasUser('postgres'))
+    return 'running as root and there is no "postgres" user to run the server as';
   return undefined;
 }
 
@@ -56,7 +58,9 @@ export function mustRunServices(): boolean {
  * otherwise a private server (initdb in a temp folder, a free port on 127.0.0.1, fsync off). The
  * server refuses to run as root, so as root it runs as the `postgres` user through runuser.
  */
-export async function startPostgresServer(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+export async function startPostgresServer(
+  options: StartPostgresOptions = {},
+): Promise<PostgresServer> {
   const database = options.database ?? 'test';
   const external = process.env.TEST_DATABASE_URL;
   if (external) return createDatabaseIn(external, database);
@@ -70,11 +74,22 @@ export async function startPostgresServer(options: StartPostgresOptions = {}): P
   const dataDir = join(root, 'data');
   const logFile = join(root, 'server.log');
   if (asRoot) chownSync(root, uidOf('postgres'), gidOf('postgres'));
-  const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args));
+  const as = (cmd: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
 
   let started = false;
   try {
-    await as(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    await as(join(bin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     const port = await freePort();
     const serverOptions = [
       `-p ${port}`,
@@ -84,7 +99,18 @@ export async function startPostgresServer(options: StartPostgresOptions = {}): P
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
     ].join(' ');
-    await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', serverOptions, '-w', '-t', '30', 'start']);
+    await as(join(bin, 'pg_ctl'), [
+      '-D',
+      dataDir,
+      '-l',
+      logFile,
+      '-o',
+      serverOptions,
+      '-w',
+      '-t',
+      '30',
+      'start',
+    ]);
     started = true;
     const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
     await withClient(admin, (c) => c.query(`CREATE DATABASE ${ident(database)}`));
@@ -92,16 +118,23 @@ export async function startPostgresServer(options: StartPostgresOptions = {}): P
       connectionString: `postgres://postgres@127.0.0.1:${port}/${database}`,
       source: 'local-server',
       async stop() {
-        await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+        await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(
+          () => undefined,
+        );
         rmSync(root, { recursive: true, force: true });
       },
     };
   } catch (error) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
-    if (started) await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
+    if (started)
+      await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(
+        () => undefined,
+      );
     rmSync(root, { recursive: true, force: true });
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot start PostgreSQL from ${bin}: ${message}${log ? `\nserver log:\n${log}` : ''}`);
+    throw new Error(
+      `Cannot start PostgreSQL from ${bin}: ${message}${log ? `\nserver log:\n${log}` : ''}`,
+    );
   }
 }
 

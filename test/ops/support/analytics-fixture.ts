@@ -110,12 +110,23 @@ FROM s;
  * Creates the analytics tables: by running the repository's TypeORM migrations when there are any
  * (so the panels are tested against the real schema), else with {@link MINIMAL_ANALYTICS_SCHEMA}.
  */
-export async function createAnalyticsTables(connectionString: string): Promise<'migrations' | 'minimal-schema'> {
-  const migrationFiles = filesIn(join(ROOT, 'migrations'), '.ts').filter((f) => !f.endsWith('.spec.ts') && !f.endsWith('.d.ts'));
+export async function createAnalyticsTables(
+  connectionString: string,
+): Promise<'migrations' | 'minimal-schema'> {
+  const migrationFiles = filesIn(join(ROOT, 'migrations'), '.ts').filter(
+    (f) => !f.endsWith('.spec.ts') && !f.endsWith('.d.ts'),
+  );
   if (migrationFiles.length > 0) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const classes = migrationFiles.flatMap((f) => Object.values(require(f) as Record<string, unknown>)).filter((v): v is Function => typeof v === 'function');
-    const ds = new DataSource({ type: 'postgres', url: connectionString, migrations: classes, logging: false });
+    const classes = migrationFiles
+      .flatMap((f) => Object.values(require(f) as Record<string, unknown>))
+      .filter((v): v is Function => typeof v === 'function');
+    const ds = new DataSource({
+      type: 'postgres',
+      url: connectionString,
+      migrations: classes,
+      logging: false,
+    });
     await ds.initialize();
     try {
       await ds.runMigrations();

@@ -10,7 +10,11 @@ export const DOCKER_COMPOSE = process.env.DOCKER_COMPOSE_BIN ?? '/usr/bin/docker
  * `describe` when every binary exists; outside CI a missing binary skips the suite with a warning
  * naming the Debian package, under CI=true the suite runs and fails.
  */
-export function describeWithTools(name: string, binaries: Record<string, string>, body: () => void): void {
+export function describeWithTools(
+  name: string,
+  binaries: Record<string, string>,
+  body: () => void,
+): void {
   const missing = Object.entries(binaries).filter(([, path]) => !existsSync(path));
   if (missing.length === 0 || mustRunServices()) {
     describe(name, body);

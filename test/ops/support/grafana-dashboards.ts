@@ -45,7 +45,10 @@ export interface DashboardPanel {
   targets?: DashboardTarget[];
   panels?: DashboardPanel[];
   interval?: string;
-  fieldConfig?: { defaults: { unit?: string; [key: string]: unknown }; overrides: FieldConfigOverride[] };
+  fieldConfig?: {
+    defaults: { unit?: string; [key: string]: unknown };
+    overrides: FieldConfigOverride[];
+  };
   options?: Record<string, unknown>;
 }
 
@@ -144,13 +147,19 @@ const LANGUAGE_BY_TYPE: Record<string, QueryLanguage> = {
 };
 
 /** Resolves `${datasource}`-style uids to the data source variable's current value. */
-export function resolveDatasource(dashboard: Dashboard, ref: DatasourceRef | undefined): DatasourceRef | undefined {
+export function resolveDatasource(
+  dashboard: Dashboard,
+  ref: DatasourceRef | undefined,
+): DatasourceRef | undefined {
   if (!ref?.uid) return ref;
   const m = /^\$\{?(\w+)\}?$/.exec(ref.uid);
   if (!m) return ref;
   const variable = dashboard.templating.list.find((v) => v.name === m[1]);
   const value = variable?.current?.value;
-  return { type: ref.type ?? (typeof variable?.query === 'string' ? variable.query : undefined), uid: typeof value === 'string' ? value : undefined };
+  return {
+    type: ref.type ?? (typeof variable?.query === 'string' ? variable.query : undefined),
+    uid: typeof value === 'string' ? value : undefined,
+  };
 }
 
 /** Every query of every panel of a dashboard. */
@@ -163,7 +172,9 @@ export function queriesOf(dashboard: Dashboard): PanelQuery[] {
       const language = LANGUAGE_BY_TYPE[type];
       const text = language === 'sql' ? target.rawSql : target.expr;
       if (!language || text === undefined) {
-        throw new Error(`${dashboard.uid} #${panel.id} ${panel.title} [${target.refId}]: no query for data source type "${type}"`);
+        throw new Error(
+          `${dashboard.uid} #${panel.id} ${panel.title} [${target.refId}]: no query for data source type "${type}"`,
+        );
       }
       out.push({
         dashboard,
@@ -194,11 +205,22 @@ export type VariableSelection = Record<string, string | string[] | typeof ALL>;
 export const ALL = Symbol('All');
 
 /** Values of the built-in interval variables, e.g. `{ __rate_interval: '1m' }`. */
-export type BuiltIns = Partial<Record<'__interval' | '__rate_interval' | '__range' | '__interval_ms' | '__range_s' | '__range_ms' | '__auto', string>>;
+export type BuiltIns = Partial<
+  Record<
+    | '__interval'
+    | '__rate_interval'
+    | '__range'
+    | '__interval_ms'
+    | '__range_s'
+    | '__range_ms'
+    | '__auto',
+    string
+  >
+>;
 
 /** Grafana's `regex` variable format (escapeRegex of @grafana/data). */
 function escapeRegex(value: string): string {
-  return value.replace(/[\\^$*+?.()|[\]{}\/]/g, '\\$&');
+  return value.replace(/[\\^$*+?.()|[\]{}/]/g, '\\$&');
 }
 
 /**
@@ -209,14 +231,21 @@ function promRegexEscape(value: string): string {
   return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]+?.()|]/g, '\\\\$&');
 }
 
-function formatValue(value: string | string[], format: string | undefined, language: QueryLanguage, variable: TemplateVariable): string {
+function formatValue(
+  value: string | string[],
+  format: string | undefined,
+  language: QueryLanguage,
+  variable: TemplateVariable,
+): string {
   const values = Array.isArray(value) ? value : [value];
   switch (format) {
     case 'raw':
     case 'text':
       return values.join(',');
     case 'regex':
-      return values.length === 1 ? escapeRegex(values[0] ?? '') : `(${values.map(escapeRegex).join('|')})`;
+      return values.length === 1
+        ? escapeRegex(values[0] ?? '')
+        : `(${values.map(escapeRegex).join('|')})`;
     case 'sqlstring':
     case 'singlequote':
       return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',');
@@ -231,8 +260,11 @@ function formatValue(value: string | string[], format: string | undefined, langu
   }
   // Default formatting of each data source (Grafana's interpolateVariable of the data source).
   if (language === 'promql') {
-    if (!variable.multi && !variable.includeAll) return values.map((v) => v.replace(/\\/g, '\\\\')).join(',');
-    return values.length === 1 ? promRegexEscape(values[0] ?? '') : `(${values.map(promRegexEscape).join('|')})`;
+    if (!variable.multi && !variable.includeAll)
+      return values.map((v) => v.replace(/\\/g, '\\\\')).join(',');
+    return values.length === 1
+      ? promRegexEscape(values[0] ?? '')
+      : `(${values.map(promRegexEscape).join('|')})`;
   }
   if (language === 'sql') {
     if (!variable.multi && !variable.includeAll) return values.join(',');
@@ -247,7 +279,8 @@ export function defaultSelection(dashboard: Dashboard): VariableSelection {
   for (const v of dashboard.templating.list) {
     const value = v.current?.value;
     if (value === undefined) continue;
-    if (value === '$__all' || (Array.isArray(value) && value.includes('$__all'))) selection[v.name] = ALL;
+    if (value === '$__all' || (Array.isArray(value) && value.includes('$__all')))
+      selection[v.name] = ALL;
     else selection[v.name] = value;
   }
   return selection;
@@ -266,23 +299,26 @@ export function interpolate(
   selection: VariableSelection,
   builtIns: BuiltIns,
 ): string {
-  return text.replace(/\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]|\$(\w+)/g, (match, n1?: string, fmt?: string, n2?: string, n3?: string) => {
-    const name = (n1 ?? n2 ?? n3) as string;
-    if (name.startsWith('__')) {
-      if (name in builtIns) return builtIns[name as keyof BuiltIns] as string;
-      if (/^__(time|unixEpoch)/.test(name) && language === 'sql') return match;
-      throw new Error(`built-in variable $${name} has no value in this test`);
-    }
-    const variable = dashboard.templating.list.find((v) => v.name === name);
-    if (!variable) throw new Error(`query uses $${name}, which the dashboard does not define`);
-    const selected = selection[name];
-    if (selected === undefined) throw new Error(`no value selected for $${name}`);
-    if (selected === ALL) {
-      if (variable.allValue !== undefined && variable.allValue !== null) return variable.allValue;
-      throw new Error(`$${name} is set to All but has no allValue`);
-    }
-    return formatValue(selected, fmt, language, variable);
-  });
+  return text.replace(
+    /\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]|\$(\w+)/g,
+    (match, n1?: string, fmt?: string, n2?: string, n3?: string) => {
+      const name = (n1 ?? n2 ?? n3) as string;
+      if (name.startsWith('__')) {
+        if (name in builtIns) return builtIns[name as keyof BuiltIns] as string;
+        if (/^__(time|unixEpoch)/.test(name) && language === 'sql') return match;
+        throw new Error(`built-in variable $${name} has no value in this test`);
+      }
+      const variable = dashboard.templating.list.find((v) => v.name === name);
+      if (!variable) throw new Error(`query uses $${name}, which the dashboard does not define`);
+      const selected = selection[name];
+      if (selected === undefined) throw new Error(`no value selected for $${name}`);
+      if (selected === ALL) {
+        if (variable.allValue !== undefined && variable.allValue !== null) return variable.allValue;
+        throw new Error(`$${name} is set to All but has no allValue`);
+      }
+      return formatValue(selected, fmt, language, variable);
+    },
+  );
 }
 
 /** Time range of a query, for the SQL macros. */
@@ -294,7 +330,9 @@ export interface TimeRange {
 function intervalSeconds(raw: string): number {
   const m = /^'?(\d+(?:\.\d+)?)(ms|s|m|h|d|w)'?$/.exec(raw.trim());
   if (!m) throw new Error(`cannot parse interval "${raw}"`);
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'];
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'
+  ];
   return Number(m[1]) * factor;
 }
 
@@ -342,14 +380,18 @@ export function expandSqlMacros(sql: string, range: TimeRange): string {
 export function metricNamesIn(expr: string): string[] {
   const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
   const names = new Set<string>();
-  for (const m of withoutStrings.matchAll(/\b(?:magure_\w+|magure:[\w:]+|process_\w+|nodejs_\w+|up(?=\s*\{))/g)) names.add(m[0]);
+  for (const m of withoutStrings.matchAll(
+    /\b(?:magure_\w+|magure:[\w:]+|process_\w+|nodejs_\w+|up(?=\s*\{))/g,
+  ))
+    names.add(m[0]);
   return [...names];
 }
 
 /** The metric family of a sample name: histogram `_bucket` / `_sum` / `_count` series belong to their histogram. */
 export function familyOf(name: string, histograms: ReadonlySet<string>): string {
   for (const suffix of ['_bucket', '_sum', '_count']) {
-    if (name.endsWith(suffix) && histograms.has(name.slice(0, -suffix.length))) return name.slice(0, -suffix.length);
+    if (name.endsWith(suffix) && histograms.has(name.slice(0, -suffix.length)))
+      return name.slice(0, -suffix.length);
   }
   return name;
 }

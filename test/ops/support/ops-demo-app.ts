@@ -1,9 +1,26 @@
 import 'reflect-metadata';
-import { Controller, Get, HttpCode, Injectable, Module, NotFoundException, Param, Post, Query, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Injectable,
+  Module,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { MonitoringModule, TrackAgent, TrackLLM, TrackTool, TrackWorkflow } from '../../../src/monitoring';
+import {
+  MonitoringModule,
+  TrackAgent,
+  TrackLLM,
+  TrackTool,
+  TrackWorkflow,
+} from '../../../src/monitoring';
 
 /**
  * A small agent monolith instrumented the way the design prescribes: decorators on the LLM provider
@@ -43,7 +60,11 @@ class AnthropicProvider extends LlmProviderBase {
   }
 
   protected override response(model: string): unknown {
-    return { model, type: 'message', usage: { input_tokens: 900, output_tokens: 450, cache_read_input_tokens: 100 } };
+    return {
+      model,
+      type: 'message',
+      usage: { input_tokens: 900, output_tokens: 450, cache_read_input_tokens: 100 },
+    };
   }
 }
 
@@ -81,7 +102,11 @@ class Agent {
     } catch {
       // A failing tool degrades the answer; the agent still answers.
     }
-    await this.spec.provider.complete({ model: this.spec.model, fail: input.fail, latencyMs: this.spec.latencyMs });
+    await this.spec.provider.complete({
+      model: this.spec.model,
+      fail: input.fail,
+      latencyMs: this.spec.latencyMs,
+    });
     return `${this.config.id} done`;
   }
 }
@@ -93,8 +118,13 @@ class TimeoutError extends Error {
 @Injectable()
 class WorkflowExecutor {
   @TrackWorkflow()
-  async run(definition: { workflowId: string; steps: Agent[]; outcome: string }): Promise<{ status: string }> {
-    for (const step of definition.steps) await step.execute({ fail: definition.outcome === 'failed' });
+  async run(definition: {
+    workflowId: string;
+    steps: Agent[];
+    outcome: string;
+  }): Promise<{ status: string }> {
+    for (const step of definition.steps)
+      await step.execute({ fail: definition.outcome === 'failed' });
     if (definition.outcome === 'timeout') throw new TimeoutError('workflow deadline exceeded');
     return { status: 'completed' };
   }
@@ -109,13 +139,43 @@ class AgentRegistry {
     const anthropic = new AnthropicProvider();
     const acme = new LlmProviderBase('acme');
     const specs: AgentSpec[] = [
-      { agentId: 'kpi-calculator', agentType: 'llm', provider: openai, model: 'gpt-4o', tool: 'sql-query', latencyMs: 15 },
-      { agentId: 'summariser', agentType: 'llm', provider: openai, model: 'gpt-4o-mini', tool: 'sql-query', latencyMs: 5 },
-      { agentId: 'researcher', agentType: 'rag', provider: anthropic, model: 'claude-3-5-sonnet-20241022', tool: 'web-search', latencyMs: 30 },
+      {
+        agentId: 'kpi-calculator',
+        agentType: 'llm',
+        provider: openai,
+        model: 'gpt-4o',
+        tool: 'sql-query',
+        latencyMs: 15,
+      },
+      {
+        agentId: 'summariser',
+        agentType: 'llm',
+        provider: openai,
+        model: 'gpt-4o-mini',
+        tool: 'sql-query',
+        latencyMs: 5,
+      },
+      {
+        agentId: 'researcher',
+        agentType: 'rag',
+        provider: anthropic,
+        model: 'claude-3-5-sonnet-20241022',
+        tool: 'web-search',
+        latencyMs: 30,
+      },
       // A model missing from every price list: its calls count as unpriced.
-      { agentId: 'router', agentType: 'router', provider: acme, model: 'acme-router-1', tool: 'classifier', latencyMs: 2 },
+      {
+        agentId: 'router',
+        agentType: 'router',
+        provider: acme,
+        model: 'acme-router-1',
+        tool: 'classifier',
+        latencyMs: 2,
+      },
     ];
-    this.agents = new Map(specs.map((s) => [s.agentId, new Agent({ id: s.agentId, type: s.agentType }, s, tools)]));
+    this.agents = new Map(
+      specs.map((s) => [s.agentId, new Agent({ id: s.agentId, type: s.agentType }, s, tools)]),
+    );
   }
 
   get(id: string): Agent {
@@ -134,15 +194,27 @@ class DemoController {
 
   @Post('agents/:id/execute')
   @HttpCode(200)
-  async execute(@Param('id') id: string, @Query('fail') fail?: string, @Query('toolFails') toolFails?: string) {
-    return { answer: await this.registry.get(id).execute({ fail: fail === '1', toolFails: toolFails === '1' }) };
+  async execute(
+    @Param('id') id: string,
+    @Query('fail') fail?: string,
+    @Query('toolFails') toolFails?: string,
+  ) {
+    return {
+      answer: await this.registry
+        .get(id)
+        .execute({ fail: fail === '1', toolFails: toolFails === '1' }),
+    };
   }
 
   @Post('workflows/:id/run')
   @HttpCode(200)
   async run(@Param('id') workflowId: string, @Query('outcome') outcome = 'completed') {
     const steps = workflowId === 'daily-report' ? ['kpi-calculator', 'summariser'] : ['researcher'];
-    return this.executor.run({ workflowId, outcome, steps: steps.map((s) => this.registry.get(s)) });
+    return this.executor.run({
+      workflowId,
+      outcome,
+      steps: steps.map((s) => this.registry.get(s)),
+    });
   }
 
   @Get('health')
@@ -185,7 +257,8 @@ export async function driveTraffic(app: INestApplication): Promise<void> {
   const http = app.getHttpServer();
   const expect = async (call: request.Test, status: number) => {
     const res = await call;
-    if (res.status !== status) throw new Error(`${JSON.stringify(res.body)}: expected HTTP ${status}, got ${res.status}`);
+    if (res.status !== status)
+      throw new Error(`${JSON.stringify(res.body)}: expected HTTP ${status}, got ${res.status}`);
   };
   // Direct agent calls: 6 requests.
   await expect(request(http).post('/agents/kpi-calculator/execute'), 200);

@@ -10,7 +10,11 @@ import { filesIn, PROMETHEUS_CONFIG, PROMETHEUS_DIR, readYaml, RULES_DIR } from 
 /** Result of a Prometheus HTTP API query. */
 export interface PromResult {
   resultType: 'vector' | 'matrix' | 'scalar' | 'string';
-  result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[];
+  result: {
+    metric: Record<string, string>;
+    value?: [number, string];
+    values?: [number, string][];
+  }[];
 }
 
 /** A Prometheus process started for one test suite. */
@@ -41,12 +45,22 @@ export async function startPrometheus(appPort: number): Promise<PrometheusServer
   const appJob = real.scrape_configs.find((s) => s.job_name === 'magure-app');
   if (!appJob) throw new Error('prometheus.yml has no magure-app job');
   const targetFile = appJob.file_sd_configs?.[0]?.files[0];
-  const labels = targetFile ? (readYaml<{ labels?: Record<string, string> }[]>(join(PROMETHEUS_DIR, targetFile))[0]?.labels ?? {}) : {};
+  const labels = targetFile
+    ? (readYaml<{ labels?: Record<string, string> }[]>(join(PROMETHEUS_DIR, targetFile))[0]
+        ?.labels ?? {})
+    : {};
   const { file_sd_configs: _fileSd, ...job } = appJob;
   const config = {
     global: { scrape_interval: '1s', evaluation_interval: '1s' },
     rule_files: filesIn(RULES_DIR, '.yml'),
-    scrape_configs: [{ ...job, scrape_interval: '1s', scrape_timeout: '1s', static_configs: [{ targets: [`127.0.0.1:${appPort}`], labels }] }],
+    scrape_configs: [
+      {
+        ...job,
+        scrape_interval: '1s',
+        scrape_timeout: '1s',
+        static_configs: [{ targets: [`127.0.0.1:${appPort}`], labels }],
+      },
+    ],
   };
   // JSON is YAML: no serializer needed.
   const configFile = join(dir, 'prometheus.yml');
@@ -66,33 +80,37 @@ export async function startPrometheus(appPort: number): Promise<PrometheusServer
   );
   child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
   child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
-  let exited: number | null = null;
+  // Set by the child's events; an object so that the loops below re-read it after each await.
+  const state = { exited: null as number | null };
   child.on('exit', (code) => {
-    exited = code ?? -1;
+    state.exited = code ?? -1;
   });
   child.on('error', (error) => {
     log.push(`cannot run ${PROMETHEUS}: ${error.message}\n`);
-    exited = -1;
+    state.exited = -1;
   });
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (exited === null) {
+    if (state.exited === null) {
       child.kill('SIGTERM');
-      for (let i = 0; i < 50 && exited === null; i++) await sleep(100);
-      if (exited === null) child.kill('SIGKILL');
+      for (let i = 0; i < 50 && state.exited === null; i++) await sleep(100);
+      if (state.exited === null) child.kill('SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited !== null) {
+    if (state.exited !== null) {
       const output = log.join('');
       await stop();
-      throw new Error(`prometheus exited with ${exited}:\n${output}`);
+      throw new Error(`prometheus exited with ${state.exited}:\n${output}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       await stop();
@@ -103,20 +121,32 @@ export async function startPrometheus(appPort: number): Promise<PrometheusServer
 
   async function api<T>(path: string, params: Record<string, string | string[]> = {}): Promise<T> {
     const body = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
+    for (const [k, v] of Object.entries(params))
+      for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
     const res = await fetch(`${url}${path}?${body.toString()}`);
-    const json = (await res.json()) as { status: string; data: T; error?: string; errorType?: string };
-    if (json.status !== 'success') throw new Error(`${json.errorType ?? res.status}: ${json.error ?? 'query failed'}`);
+    const json = (await res.json()) as {
+      status: string;
+      data: T;
+      error?: string;
+      errorType?: string;
+    };
+    if (json.status !== 'success')
+      throw new Error(`${json.errorType ?? res.status}: ${json.error ?? 'query failed'}`);
     return json.data;
   }
 
   return {
     url,
     api,
-    query: (expr, time) => api<PromResult>('/api/v1/query', { query: expr, time: String(time.getTime() / 1000) }),
+    query: (expr, time) =>
+      api<PromResult>('/api/v1/query', { query: expr, time: String(time.getTime() / 1000) }),
     queryRange: (expr, start, end, step) =>
-      api<PromResult>('/api/v1/query_range', { query: expr, start: String(start.getTime() / 1000), end: String(end.getTime() / 1000), step: String(step) }),
+      api<PromResult>('/api/v1/query_range', {
+        query: expr,
+        start: String(start.getTime() / 1000),
+        end: String(end.getTime() / 1000),
+        step: String(step),
+      }),
     stop,
   };
 }
-
