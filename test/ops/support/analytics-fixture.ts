@@ -117,8 +117,8 @@ export async function createAnalyticsTables(
     (f) => !f.endsWith('.spec.ts') && !f.endsWith('.d.ts'),
   );
   if (migrationFiles.length > 0) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const classes = migrationFiles
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       .flatMap((f) => Object.values(require(f) as Record<string, unknown>))
       .filter((v): v is Function => typeof v === 'function');
     const ds = new DataSource({
