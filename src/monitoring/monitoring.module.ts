@@ -21,8 +21,11 @@ import { resolveMonitoringOptions } from './monitoring-options.resolver';
 import { createMonitoringProviders } from './monitoring.providers';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
+import { LogPipeline } from './logging/log-pipeline';
+import { nestjsPinoModule } from './logging/logging.providers';
+import { RecentLogsController } from './logging/recent-logs.controller';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator];
+const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator, LogPipeline];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
@@ -80,7 +83,8 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     return {
       module: MonitoringModule,
       global: true,
-      imports: [...imports, ...metricsImports],
+      imports: [...imports, ...metricsImports, nestjsPinoModule()],
+      controllers: [RecentLogsController],
       providers: [
         ...optionProviders,
         ...createMonitoringProviders(),

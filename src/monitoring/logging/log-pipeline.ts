@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod, type OnApplicationShutdown } from '@nestjs/common';
+import type { Params as NestjsPinoParams } from 'nestjs-pino';
+import pino, { stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { storage } from '../context/monitoring-scope';
+import type { LogDestination, MonitoringOptions } from '../monitoring-options.interface';
+import { contextMixin } from './log-context';
+import { LokiLogStream } from './loki/loki-log.stream';
+import type { LokiShipperOptions } from './loki/loki-shipper';
+import { RecentLogBuffer } from './recent-log.buffer';
+import { redactSecrets, SecretKeyMatcher } from './secret-redaction';
+
+/** Keys serialized by pino serializers; their output is redacted by the serializer itself. */
+const SERIALIZED_KEYS: ReadonlySet<string> = new Set(['err', 'req', 'res']);
+
+/**
+ * pino-http's request-id binding is dropped from lines (a serializer returning undefined): the
+ * mixin already writes `request_id`, and a second copy of the key would make the JSON ambiguous.
+ */
+const PINO_HTTP_REQUEST_ID_KEY = 'monitoring_pino_http_request_id';
+
+/** Buffer cap of the asynchronous stdout writer: beyond it lines are dropped rather than held. */
+const STDOUT_MAX_BUFFER = 16 * 1024 * 1024;
+
+/** `"level":"info"` rather than pino's numbers, as Grafana and LogQL users expect. */
+const levelLabel = (label: string) => ({ level: label });
+/** ISO 8601 `timestamp`, the field name of the design's log lines. */
+const isoTimestamp = () => `,"timestamp":"${new Date().toISOString()}"`;
+
+/**
+ * Writes each line to every destination: the primary one (stdout, pretty stdout or the user's
+ * stream), the recent-logs buffer and Loki. A failing destination never reaches the caller.
+ */
+class LineFanOut implements DestinationStream {
+  writeErrors = 0;
+
+  constructor(
+    private readonly primary: LogDestination,
+    private readonly recent: RecentLogBuffer | undefined,
+    private readonly loki: LokiLogStream | undefined,
+  ) {}
+
+  write(line: string): void {
+    try {
+      this.primary.write(line);
+    } catch {
+      this.writeErrors++;
+    }
+    if (this.recent !== undefined) this.recent.add(line);
+    if (this.loki !== undefined) this.loki.write(line);
+  }
+}
+
+/**
+ * Owns the module's log output: the application logger (used by nestjs-pino, so the app's Nest
+ * `Logger` calls land here), the event logger of the log sink, and where lines go (stdout, the
+ * recent-logs buffer, Loki through a worker-thread transport). Closes them on shutdown.
+ */
+export class LogPipeline implements OnApplicationShutdown {
+  /** Logger for application lines: context mixin and secret redaction on every object. */
+  readonly logger: Logger;
+  /** Logger for the log sink's event lines: same format and destinations, no per-line extras. */
+  readonly eventLogger: Logger;
+  /** Secret-key matcher shared by the loggers and the sink. */
+  readonly secrets: SecretKeyMatcher;
+  /** In-memory recent lines, when `recentLogsBufferSize` > 0. */
+  readonly recent: RecentLogBuffer | undefined;
+  /** Loki transport, when Loki is enabled. */
+  readonly loki: LokiLogStream | undefined;
+
+  private readonly stdout: pino.DestinationStream & { flushSync?: () => void } | undefined;
+  private readonly fanOut: LineFanOut;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: MonitoringOptions) {
+    this.secrets = new SecretKeyMatcher(options.logRedactKeys);
+    this.recent = options.recentLogsBufferSize > 0 ? new RecentLogBuffer(options.recentLogsBufferSize) : undefined;
+    this.loki = options.lokiEnabled ? new LokiLogStream(lokiShipperOptions(options)) : undefined;
+
+    let primary: LogDestination | undefined = options.logDestination;
+    if (options.logPretty) primary = prettyDestination(primary);
+    if (primary === undefined) {
+      this.stdout = pino.destination({ dest: 1, sync: false, maxLength: STDOUT_MAX_BUFFER });
+      primary = this.stdout;
+    }
+    this.fanOut = new LineFanOut(primary, this.recent, this.loki);
+
+    const secrets = this.secrets;
+    const redacting =
+      <T>(serializer: (value: T) => unknown) =>
+      (value: T) =>
+        redactSecrets(serializer(value), secrets);
+    const common: LoggerOptions = {
+      level: options.logLevel,
+      timestamp: isoTimestamp,
+    };
+    this.logger = pino(
+      {
+        ...common,
+        mixin: contextMixin,
+        formatters: {
+          level: levelLabel,
+          log: (object) => redactSecrets(object, secrets, SERIALIZED_KEYS) as Record<string, unknown>,
+        },
+        serializers: {
+          err: redacting(stdSerializers.err),
+          req: redacting(stdSerializers.req),
+          res: redacting(stdSerializers.res),
+        },
+      },
+      this.fanOut,
+    );
+    this.eventLogger = pino({ ...common, formatters: { level: levelLabel } }, this.fanOut);
+  }
+
+  /** Lines the primary destination refused (they still reached the buffer and Loki). */
+  get writeErrors(): number {
+    return this.fanOut.writeErrors;
+  }
+
+  /**
+   * nestjs-pino configuration: its pino-http middleware reuses this module's logger and request
+   * id, and logs nothing by itself (the log sink writes the request line, see `LogSink`).
+   */
+  nestjsPinoParams(): NestjsPinoParams {
+    const secrets = this.secrets;
+    const redact = (value: unknown) => redactSecrets(value, secrets);
+    const requestIdHeader = this.options.requestIdHeader;
+    return {
+      forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+      pinoHttp: {
+        logger: this.logger,
+        autoLogging: false,
+        quietReqLogger: true,
+        quietResLogger: true,
+        genReqId: (req: IncomingMessage, res: ServerResponse) => requestIdOf(req, res, requestIdHeader),
+        customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
+        // pino-http applies pino's standard serializers first, then these.
+        serializers: { req: redact, res: redact, err: redact, [PINO_HTTP_REQUEST_ID_KEY]: () => undefined },
+      },
+    };
+  }
+
+  /** Flushes stdout and pushes the last batch to Loki (bounded by `lokiShutdownTimeoutMs`). */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
+    if (this.loki) await this.loki.close(this.options.lokiShutdownTimeoutMs + 1000);
+    try {
+      this.stdout?.flushSync?.();
+    } catch {
+      // stdout may be a closed pipe at shutdown: nothing more can be done with the lines.
+    }
+  }
+}
+
+/** The id RequestTrackingMiddleware gave the request (scope, else the response header it set). */
+function requestIdOf(req: IncomingMessage, res: ServerResponse, header: string): string {
+  const fromScope = storage.getStore()?.requestId;
+  if (fromScope !== undefined) return fromScope;
+  const echoed = res.getHeader('x-request-id');
+  if (typeof echoed === 'string') return echoed;
+  const incoming = req.headers[header];
+  return typeof incoming === 'string' && incoming.length > 0 ? incoming : randomUUID();
+}
+
+function lokiShipperOptions(options: MonitoringOptions): LokiShipperOptions {
+  return {
+    url: options.lokiUrl,
+    labels: { app: options.appName, env: options.environment, ...options.lokiLabels },
+    ...(options.lokiTenantId !== undefined ? { tenantId: options.lokiTenantId } : {}),
+    batchSize: options.lokiBatchSize,
+    batchIntervalMs: options.lokiBatchIntervalMs,
+    maxBufferedLines: options.lokiMaxBufferedLines,
+    maxRetries: options.lokiMaxRetries,
+    timeoutMs: options.lokiTimeoutMs,
+    shutdownTimeoutMs: options.lokiShutdownTimeoutMs,
+  };
+}
+
+/**
+ * pino-pretty in the main thread (development only), writing to the given destination or stdout.
+ * Falls back to JSON lines when pino-pretty is not installed.
+ */
+function prettyDestination(destination: LogDestination | undefined): LogDestination | undefined {
+  let build: ((options: Record<string, unknown>) => LogDestination) | undefined;
+  try {
+    build = require('pino-pretty') as (options: Record<string, unknown>) => LogDestination;
+  } catch {
+    process.emitWarning('logPretty is on but pino-pretty is not installed: writing JSON lines', 'MonitoringWarning');
+    return destination;
+  }
+  return build({
+    ...(destination ? { destination } : { destination: 1, sync: false }),
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    timestampKey: 'timestamp',
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    messageFormat: (log: Record<string, unknown>, messageKey: string) =>
+      String(log[messageKey] ?? log.event ?? ''),
+  });
+}
