@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { Controller, Get, Inject, Injectable, Logger, Module, Param, Query, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Logger, Module, Param, Query, Req, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import {
   MonitoringContext,
   MonitoringModule,
@@ -52,6 +52,12 @@ export class ToolRunner {
     if (fail) throw new TypeError(`tool ${name} broke`);
     return { ok: true };
   }
+
+  /** A tool whose attributes carry a secret. */
+  @TrackTool({ toolName: 'geocoder', attributes: () => ({ region: 'eu', credentials: { user: 'svc' }, options: { apiKey: 'k-1', zoom: 3 } }) })
+  locate() {
+    return { lat: 1, lon: 2 };
+  }
 }
 
 @Injectable()
@@ -97,7 +103,15 @@ export class TrackedController {
     @Inject(ChatProvider) private readonly llm: ChatProvider,
     @Inject(ToolRunner) private readonly tools: ToolRunner,
     @Inject(KpiAgent) private readonly agent: KpiAgent,
+    @Inject(PinoLogger) private readonly pino: PinoLogger,
   ) {}
+
+  @Get('pino/assign')
+  assign() {
+    this.pino.assign({ order_id: 'o-1' });
+    this.pino.info({ step: 2 }, 'assigned');
+    return { ok: true };
+  }
 
   @Get('workflows/:mode')
   async workflow(@Param('mode') mode: string) {
@@ -145,6 +159,12 @@ export class TrackedController {
   async agentFail() {
     await this.agent.execute({ fail: true }).catch(() => undefined);
     return { ok: true };
+  }
+
+  @Get('req-id')
+  requestId(@Req() req: { id?: unknown }) {
+    this.tools.locate();
+    return { id: req.id };
   }
 
   @Get('log/secrets')

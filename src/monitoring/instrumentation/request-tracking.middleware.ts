@@ -8,7 +8,7 @@ import type { MonitoredRequest } from '../monitoring-options.interface';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+export const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
 /** Route label of requests that matched no route (404s), so raw paths never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';

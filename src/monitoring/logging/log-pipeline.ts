@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod, type OnApplicationShutdown } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Params as NestjsPinoParams } from 'nestjs-pino';
+import type { Options as HttpLoggerOptions } from 'pino-http';
 import pino, { stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { storage } from '../context/monitoring-scope';
+import { WELL_FORMED_REQUEST_ID } from '../instrumentation/request-tracking.middleware';
 import type { LogDestination, MonitoringOptions } from '../monitoring-options.interface';
 import { contextMixin } from './log-context';
 import { LokiLogStream } from './loki/loki-log.stream';
@@ -120,25 +121,31 @@ export class LogPipeline implements OnApplicationShutdown {
   }
 
   /**
-   * nestjs-pino configuration: its pino-http middleware reuses this module's logger and request
-   * id, and logs nothing by itself (the log sink writes the request line, see `LogSink`).
+   * nestjs-pino configuration. Its own middleware is not mounted (`forRoutes: []`): the module
+   * mounts `RequestLoggerMiddleware` instead, ahead of the request tracking, so that nestjs-pino's
+   * middleware route does not hide from the tracking which route the request matched.
    */
   nestjsPinoParams(): NestjsPinoParams {
+    return { forRoutes: [], pinoHttp: this.pinoHttpOptions() };
+  }
+
+  /**
+   * pino-http options: this module's logger, the request id the request tracking uses, and no
+   * access-log line of its own (the log sink writes the one `http_request` line per request).
+   */
+  pinoHttpOptions(): HttpLoggerOptions {
     const secrets = this.secrets;
     const redact = (value: unknown) => redactSecrets(value, secrets);
-    const requestIdHeader = this.options.requestIdHeader;
+    const header = this.options.requestIdHeader;
     return {
-      forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-      pinoHttp: {
-        logger: this.logger,
-        autoLogging: false,
-        quietReqLogger: true,
-        quietResLogger: true,
-        genReqId: (req: IncomingMessage, res: ServerResponse) => requestIdOf(req, res, requestIdHeader),
-        customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
-        // pino-http applies pino's standard serializers first, then these.
-        serializers: { req: redact, res: redact, err: redact, [PINO_HTTP_REQUEST_ID_KEY]: () => undefined },
-      },
+      logger: this.logger,
+      autoLogging: false,
+      quietReqLogger: true,
+      quietResLogger: true,
+      genReqId: (req: IncomingMessage) => adoptRequestId(req, header),
+      customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
+      // pino-http applies pino's standard serializers first, then these.
+      serializers: { req: redact, res: redact, err: redact, [PINO_HTTP_REQUEST_ID_KEY]: () => undefined },
     };
   }
 
@@ -158,14 +165,18 @@ export class LogPipeline implements OnApplicationShutdown {
   }
 }
 
-/** The id RequestTrackingMiddleware gave the request (scope, else the response header it set). */
-function requestIdOf(req: IncomingMessage, res: ServerResponse, header: string): string {
-  const fromScope = storage.getStore()?.requestId;
-  if (fromScope !== undefined) return fromScope;
-  const echoed = res.getHeader('x-request-id');
-  if (typeof echoed === 'string') return echoed;
+/**
+ * The request id, decided before the request tracking runs and handed to it: the incoming header
+ * when the tracking would keep it, else a new UUID written into that header, which the tracking
+ * then keeps (and echoes as `X-Request-Id`). pino-http's `req.id` and the id of every line and
+ * event are thus the same.
+ */
+function adoptRequestId(req: IncomingMessage, header: string): string {
   const incoming = req.headers[header];
-  return typeof incoming === 'string' && incoming.length > 0 ? incoming : randomUUID();
+  if (typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming)) return incoming;
+  const id = randomUUID();
+  req.headers[header] = id;
+  return id;
 }
 
 function lokiShipperOptions(options: MonitoringOptions): LokiShipperOptions {
