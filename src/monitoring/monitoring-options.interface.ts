@@ -6,7 +6,7 @@ import type { TokenUsage } from './events/monitoring-event';
 /** Log levels, lowest first (`silent` writes nothing). */
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
-/** A destination of log lines: each call receives one JSON line ending with a newline. */
+/** A destination of log lines: each call receives one or more JSON lines, each ending with a newline. */
 export interface LogDestination {
   write(line: string): unknown;
 }

@@ -43,6 +43,16 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
     expect(res.status).toBe(200);
 
     const lines = ofRequest('req-abc123');
+    // Application lines and event lines in the order things happened.
+    expect(lines.map((l) => l.msg ?? l.event)).toEqual([
+      'starting workflow',
+      'agent thinking',
+      'tool_call_completed',
+      'llm_call_completed',
+      'agent_execution_completed',
+      'workflow_completed',
+      'http_request',
+    ]);
     const events = lines.filter((l) => l.event !== undefined).map((l) => l.event);
     expect(events).toEqual([
       'tool_call_completed',

@@ -3,10 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Params as NestjsPinoParams } from 'nestjs-pino';
 import type { Options as HttpLoggerOptions } from 'pino-http';
-import pino, { stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pino, { stdSerializers, type DestinationStream, type Logger } from 'pino';
 import { WELL_FORMED_REQUEST_ID } from '../instrumentation/request-tracking.middleware';
 import type { LogDestination, MonitoringOptions } from '../monitoring-options.interface';
 import { contextMixin } from './log-context';
+import { isoTimestamp } from './log-line-format';
+import type { LogLineOutput } from './log.sink';
 import { LokiLogStream } from './loki/loki-log.stream';
 import type { LokiShipperOptions } from './loki/loki-shipper';
 import { RecentLogBuffer } from './recent-log.buffer';
@@ -26,15 +28,16 @@ const STDOUT_MAX_BUFFER = 16 * 1024 * 1024;
 
 /** `"level":"info"` rather than pino's numbers, as Grafana and LogQL users expect. */
 const levelLabel = (label: string) => ({ level: label });
-/** ISO 8601 `timestamp`, the field name of the design's log lines. */
-const isoTimestamp = () => `,"timestamp":"${new Date().toISOString()}"`;
 
 /**
  * Writes each line to every destination: the primary one (stdout, pretty stdout or the user's
  * stream), the recent-logs buffer and Loki. A failing destination never reaches the caller.
+ * pino calls `write` for application lines; the hooks run first so that event lines queued
+ * earlier are written before them.
  */
 class LineFanOut implements DestinationStream {
   writeErrors = 0;
+  readonly hooks: (() => void)[] = [];
 
   constructor(
     private readonly primary: LogDestination,
@@ -43,6 +46,11 @@ class LineFanOut implements DestinationStream {
   ) {}
 
   write(line: string): void {
+    for (const hook of this.hooks) hook();
+    this.writeLine(line);
+  }
+
+  writeLine(line: string): void {
     try {
       this.primary.write(line);
     } catch {
@@ -51,18 +59,31 @@ class LineFanOut implements DestinationStream {
     if (this.recent !== undefined) this.recent.add(line);
     if (this.loki !== undefined) this.loki.write(line);
   }
+
+  /** Several lines in one write per destination: what makes queued event lines cheap to write. */
+  writeLines(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    if (lines.length === 1) return this.writeLine(lines[0]!);
+    const chunk = lines.join('');
+    try {
+      this.primary.write(chunk);
+    } catch {
+      this.writeErrors++;
+    }
+    if (this.recent !== undefined) for (const line of lines) this.recent.add(line);
+    if (this.loki !== undefined) this.loki.write(chunk);
+  }
 }
 
 /**
  * Owns the module's log output: the application logger (used by nestjs-pino, so the app's Nest
- * `Logger` calls land here), the event logger of the log sink, and where lines go (stdout, the
- * recent-logs buffer, Loki through a worker-thread transport). Closes them on shutdown.
+ * `Logger` calls land here), the output of the log sink's event lines, and where lines go
+ * (stdout, the recent-logs buffer, Loki through a worker-thread transport). Flushes and closes
+ * them on shutdown, and writes pending lines if the process exits without a shutdown.
  */
-export class LogPipeline implements OnApplicationShutdown {
+export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
   /** Logger for application lines: context mixin and secret redaction on every object. */
   readonly logger: Logger;
-  /** Logger for the log sink's event lines: same format and destinations, no per-line extras. */
-  readonly eventLogger: Logger;
   /** Secret-key matcher shared by the loggers and the sink. */
   readonly secrets: SecretKeyMatcher;
   /** In-memory recent lines, when `recentLogsBufferSize` > 0. */
@@ -92,13 +113,10 @@ export class LogPipeline implements OnApplicationShutdown {
       <T>(serializer: (value: T) => unknown) =>
       (value: T) =>
         redactSecrets(serializer(value), secrets);
-    const common: LoggerOptions = {
-      level: options.logLevel,
-      timestamp: isoTimestamp,
-    };
     this.logger = pino(
       {
-        ...common,
+        level: options.logLevel,
+        timestamp: isoTimestamp,
         mixin: contextMixin,
         formatters: {
           level: levelLabel,
@@ -112,7 +130,39 @@ export class LogPipeline implements OnApplicationShutdown {
       },
       this.fanOut,
     );
-    this.eventLogger = pino({ ...common, formatters: { level: levelLabel } }, this.fanOut);
+    process.once('exit', this.onExit);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.logger.isLevelEnabled(level);
+  }
+
+  writeLines(lines: readonly string[]): void {
+    this.fanOut.writeLines(lines);
+  }
+
+  beforeApplicationLine(flush: () => void): void {
+    this.fanOut.hooks.push(flush);
+  }
+
+  /** A process exiting without a shutdown (process.exit()) still gets its queued lines on stdout. */
+  private readonly onExit = () => {
+    this.flushQueued();
+    try {
+      this.stdout?.flushSync?.();
+    } catch {
+      // Nothing more can be done at exit.
+    }
+  };
+
+  private flushQueued(): void {
+    for (const hook of this.fanOut.hooks) {
+      try {
+        hook();
+      } catch {
+        // A failing hook must not stop the others.
+      }
+    }
   }
 
   /** Lines the primary destination refused (they still reached the buffer and Loki). */
@@ -156,6 +206,8 @@ export class LogPipeline implements OnApplicationShutdown {
   }
 
   private async close(): Promise<void> {
+    process.removeListener('exit', this.onExit);
+    this.flushQueued();
     if (this.loki) await this.loki.close(this.options.lokiShutdownTimeoutMs + 1000);
     try {
       this.stdout?.flushSync?.();

@@ -1,6 +1,7 @@
 import type { DynamicModule, FactoryProvider, Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
+import { EventFanOut } from '../events/event-fan-out';
 import { MONITORING_OPTIONS, MONITORING_REGISTRY } from '../monitoring.constants';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from './log-pipeline';
@@ -25,9 +26,10 @@ export const LOGGING_PROVIDERS: Provider[] = [
 /** The log sink's provider, listed with the other sinks. */
 export const LOG_SINK_PROVIDER: FactoryProvider<LogSink> = {
   provide: LogSink,
-  inject: [LogPipeline, MONITORING_OPTIONS],
-  useFactory: (pipeline: LogPipeline, options: MonitoringOptions) =>
-    new LogSink(pipeline.eventLogger, options, pipeline.secrets),
+  inject: [LogPipeline, MONITORING_OPTIONS, EventFanOut],
+  useFactory: (pipeline: LogPipeline, options: MonitoringOptions, fanOut: EventFanOut) =>
+    // Lines are written after the fan-out returned: failures are reported to it explicitly.
+    new LogSink(pipeline, options, pipeline.secrets, (error) => fanOut.reportFailure('logs', error)),
 };
 
 /**
