@@ -1,8 +1,10 @@
-import type { INestApplication } from '@nestjs/common';
+import { Controller, Get, Logger, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
-import type { MonitoringModuleOptions } from '../../src/monitoring';
-import { LogCapture } from './log-capture';
+import { MonitoringModule, type MonitoringModuleOptions } from '../../src/monitoring';
+import { LogCapture, waitFor } from './log-capture';
 import { createTrackedApp } from './tracked-app';
 
 const EVENT_NAMES = [
@@ -298,6 +300,17 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
     expect(capture.raw.join('\n')).not.toContain('k-1');
   });
 
+  it('writes human-readable lines instead of JSON with logPretty', async () => {
+    await start({ logPretty: true });
+    await request(app!.getHttpServer()).get('/workflows/ok').set('X-Request-Id', 'r-pretty');
+    await waitFor(() => capture.raw.some((l) => l.includes('http_request')), 'pretty request line');
+    const text = capture.raw.join('\n');
+    expect(text).toMatch(/INFO.*: starting workflow/);
+    expect(text).toMatch(/INFO.*: workflow_completed/);
+    expect(text).toContain('request_id: "r-pretty"');
+    expect(capture.raw.some((l) => l.startsWith('{'))).toBe(false);
+  });
+
   it('logs prompt and completion only when logPrompts is on, truncated to logPromptMaxLength', async () => {
     await start({ logPrompts: true, logPromptMaxLength: 30 });
     const server = app!.getHttpServer();
@@ -323,5 +336,29 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
       completion: 'Hello world',
     });
     expect(typeof streamed.time_to_first_chunk_ms).toBe('number');
+  });
+
+  it('works the same with forRootAsync', async () => {
+    capture = new LogCapture();
+    @Controller()
+    class PingController {
+      private readonly logger = new Logger('Ping');
+      @Get('ping')
+      ping() {
+        this.logger.log('pong');
+        return 'pong';
+      }
+    }
+    @Module({
+      imports: [MonitoringModule.forRootAsync({ useFactory: async () => ({ logDestination: capture, analyticsEnabled: false }) })],
+      controllers: [PingController],
+    })
+    class AsyncAppModule {}
+    app = await NestFactory.create(AsyncAppModule, { bufferLogs: true });
+    app.useLogger(app.get(PinoNestLogger));
+    await app.init();
+    app.flushLogs();
+    await request(app.getHttpServer()).get('/ping').set('X-Request-Id', 'r-async');
+    expect(ofRequest('r-async').map((l) => l.msg ?? l.event)).toEqual(['pong', 'http_request']);
   });
 });
