@@ -11,7 +11,12 @@
  * drift (CPU frequency, GC) hits them alike.
  */
 import { performance } from 'node:perf_hooks';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { EventFanOut } from '../src/monitoring/events/event-fan-out';
@@ -44,11 +49,22 @@ function llmEvent(): LlmCallEvent {
     kind: 'llm_call',
     startedAt: new Date(),
     durationMs: 2340.5,
-    context: { requestId: 'req-abc123', agentId: 'kpi-calculator', workflowId: 'kpi-report', workflowRunId: 'run-1' },
+    context: {
+      requestId: 'req-abc123',
+      agentId: 'kpi-calculator',
+      workflowId: 'kpi-report',
+      workflowRunId: 'run-1',
+    },
     success: true,
     provider: 'openai',
     model: 'gpt-4o',
-    usage: { inputTokens: 1250, outputTokens: 380, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0 },
+    usage: {
+      inputTokens: 1250,
+      outputTokens: 380,
+      cachedInputTokens: 0,
+      cacheWriteInputTokens: 0,
+      reasoningTokens: 0,
+    },
     costNanoCents: 692_500_000,
     streamed: false,
   };
@@ -142,14 +158,30 @@ export async function runLoggingBench(): Promise<LoggingBenchResult> {
   });
 
   // Application lines: secret walk (this module) versus pino `redact` paths, for the choice made.
-  const appObject = () => ({ user: { id: 7, name: 'ada', plan: 'pro' }, headers: { accept: 'json', host: 'x' }, step: 3 });
+  const appObject = () => ({
+    user: { id: 7, name: 'ada', plan: 'pro' },
+    headers: { accept: 'json', host: 'x' },
+    step: 3,
+  });
   const withWalk = pipeline({ recentLogsBufferSize: 0 }).pipeline.logger;
   const noRedaction = pino({ mixin: () => ({}) }, devNull());
   const redactPaths = pino(
     {
       redact: [
-        'password', '*.password', '*.*.password', 'token', '*.token', '*.*.token', 'apiKey', '*.apiKey', '*.*.apiKey',
-        'headers.authorization', 'headers.cookie', 'headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie',
+        'password',
+        '*.password',
+        '*.*.password',
+        'token',
+        '*.token',
+        '*.*.token',
+        'apiKey',
+        '*.apiKey',
+        '*.*.apiKey',
+        'headers.authorization',
+        'headers.cookie',
+        'headers["x-api-key"]',
+        '*.headers.authorization',
+        '*.headers.cookie',
       ],
     },
     devNull(),
@@ -158,7 +190,11 @@ export async function runLoggingBench(): Promise<LoggingBenchResult> {
   // The sink queues on the caller's stack and serializes right after the tick: "hot path" is the
   // queueing alone; "total" also serializes and writes within the timed call.
   const cases = await measure({
-    'log line, hot path (LogSink.record)': { call: () => sinkOnly.record(event), between: () => sinkOnly.flush(), batch: 250 },
+    'log line, hot path (LogSink.record)': {
+      call: () => sinkOnly.record(event),
+      between: () => sinkOnly.flush(),
+      batch: 250,
+    },
     'log line, total (record + serialize + write)': () => {
       sinkOnly.record(event);
       sinkOnly.flush();
@@ -186,8 +222,10 @@ export async function runLoggingBench(): Promise<LoggingBenchResult> {
   const ratios: Record<string, number> = {
     'log line hot path / peer': byName['log line, hot path (LogSink.record)']! / peer,
     'log line total / peer': byName['log line, total (record + serialize + write)']! / peer,
-    'log line with buffer and Loki, total / peer': byName['log line + recent buffer + Loki transport, total']! / peer,
-    '(metrics + log line hot path) / peer': (metricsNs + byName['log line, hot path (LogSink.record)']!) / peer,
+    'log line with buffer and Loki, total / peer':
+      byName['log line + recent buffer + Loki transport, total']! / peer,
+    '(metrics + log line hot path) / peer':
+      (metricsNs + byName['log line, hot path (LogSink.record)']!) / peer,
     '(metrics + log line with buffer and Loki, total) / peer':
       (metricsNs + byName['log line + recent buffer + Loki transport, total']!) / peer,
   };
@@ -199,9 +237,13 @@ export async function runLoggingBench(): Promise<LoggingBenchResult> {
 
 function print(result: LoggingBenchResult): void {
   const width = Math.max(...result.cases.map((c) => c.name.length));
-  console.log(`node ${process.version}, ${process.arch}; median of ${result.cases[0]!.runsNs.length} runs, ns per call`);
-  for (const c of result.cases) console.log(`  ${c.name.padEnd(width)}  ${c.medianNs.toFixed(0).padStart(6)} ns`);
-  for (const [name, ratio] of Object.entries(result.ratios)) console.log(`  ${name}: ${ratio.toFixed(2)}`);
+  console.log(
+    `node ${process.version}, ${process.arch}; median of ${result.cases[0]!.runsNs.length} runs, ns per call`,
+  );
+  for (const c of result.cases)
+    console.log(`  ${c.name.padEnd(width)}  ${c.medianNs.toFixed(0).padStart(6)} ns`);
+  for (const [name, ratio] of Object.entries(result.ratios))
+    console.log(`  ${name}: ${ratio.toFixed(2)}`);
 }
 
 if (require.main === module) {

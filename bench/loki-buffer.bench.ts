@@ -68,7 +68,9 @@ export async function runLokiBufferBench(lines = 200_000): Promise<LokiBufferRes
   const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
 
   // pino-loki 2.6 with its defaults, except a short interval so that batches go out during the run.
-  const { pinoLoki } = require('pino-loki') as { pinoLoki: (o: Record<string, unknown>) => Writable };
+  const { pinoLoki } = require('pino-loki') as {
+    pinoLoki: (o: Record<string, unknown>) => Writable;
+  };
   let base = heapMb();
   const transport = pinoLoki({ host: url, batching: true, interval: 0.2, silenceErrors: true });
   await feed((l) => transport.write(`${l}\n`), lines, 1500);
@@ -107,8 +109,12 @@ export async function runLokiBufferBench(lines = 200_000): Promise<LokiBufferRes
 if (require.main === module) {
   runLokiBufferBench().then(
     (r) => {
-      console.log(`${r.lines} lines of ${r.lineBytes} bytes written while Loki accepts but never answers:`);
-      console.log(`  pino-loki 2.6:          heap +${r.pinoLokiHeapMb.toFixed(1)} MB (no cap: every line is held until its push times out)`);
+      console.log(
+        `${r.lines} lines of ${r.lineBytes} bytes written while Loki accepts but never answers:`,
+      );
+      console.log(
+        `  pino-loki 2.6:          heap +${r.pinoLokiHeapMb.toFixed(1)} MB (no cap: every line is held until its push times out)`,
+      );
       console.log(
         `  this module's shipper:  heap +${r.shipperHeapMb.toFixed(1)} MB, ${r.shipperBuffered} lines held, ${r.shipperDropped} oldest dropped and counted`,
       );

@@ -24,7 +24,10 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
   let app: INestApplication | undefined;
   let capture: LogCapture;
 
-  async function start(options: MonitoringModuleOptions = {}, configure?: (app: INestApplication) => void) {
+  async function start(
+    options: MonitoringModuleOptions = {},
+    configure?: (app: INestApplication) => void,
+  ) {
     capture = new LogCapture();
     app = await createTrackedApp({ logDestination: capture, ...options }, configure);
     capture.clear(); // startup lines are not under test here
@@ -41,7 +44,9 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
 
   it('writes exactly one line per finished operation of a workflow run, with flat fields and the context ids', async () => {
     await start();
-    const res = await request(app!.getHttpServer()).get('/workflows/ok').set('X-Request-Id', 'req-abc123');
+    const res = await request(app!.getHttpServer())
+      .get('/workflows/ok')
+      .set('X-Request-Id', 'req-abc123');
     expect(res.status).toBe(200);
 
     const lines = ofRequest('req-abc123');
@@ -194,7 +199,8 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
     });
     expect(capture.lines.some((l) => 'error_stack' in l)).toBe(false);
     // Every event line has a known name.
-    for (const l of capture.lines) if (l.event !== undefined) expect(EVENT_NAMES).toContain(l.event);
+    for (const l of capture.lines)
+      if (l.event !== undefined) expect(EVENT_NAMES).toContain(l.event);
   });
 
   it('adds the stack of failures at debug level', async () => {
@@ -218,7 +224,9 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
     const lines = ofRequest(id);
     expect(lines.filter((l) => l.event === 'http_request')).toHaveLength(1);
     // pino-http writes no "request completed" line of its own, and no second request-id key.
-    expect(capture.lines.filter((l) => l.msg === 'request completed' || 'req' in l || 'res' in l)).toEqual([]);
+    expect(
+      capture.lines.filter((l) => l.msg === 'request completed' || 'req' in l || 'res' in l),
+    ).toEqual([]);
     expect(capture.raw.every((raw) => raw.split('"request_id"').length <= 2)).toBe(true);
 
     const given = await request(app!.getHttpServer()).get('/req-id').set('X-Request-Id', 'given-1');
@@ -227,7 +235,10 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
 
     // nestjs-pino's request store is open: PinoLogger.assign() works and keeps the context ids.
     await request(app!.getHttpServer()).get('/pino/assign').set('X-Request-Id', 'r-assign');
-    expect(ofRequest('r-assign').find((l) => l.msg === 'assigned')).toMatchObject({ order_id: 'o-1', step: 2 });
+    expect(ofRequest('r-assign').find((l) => l.msg === 'assigned')).toMatchObject({
+      order_id: 'o-1',
+      step: 2,
+    });
 
     const missing = await request(app!.getHttpServer()).get('/no/such/route');
     expect(missing.status).toBe(404);
@@ -259,23 +270,38 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
 
   it('trusts X-Forwarded-For for client_ip only when the application trusts its proxy', async () => {
     await start();
-    await request(app!.getHttpServer()).get('/req-id').set('X-Forwarded-For', '203.0.113.9').set('X-Request-Id', 'r-ip1');
+    await request(app!.getHttpServer())
+      .get('/req-id')
+      .set('X-Forwarded-For', '203.0.113.9')
+      .set('X-Request-Id', 'r-ip1');
     expect(ofRequest('r-ip1').find((l) => l.event === 'http_request')!.client_ip).toBe('127.0.0.1');
     await app!.close();
 
     await start({}, (a) => (a as NestExpressApplication).set('trust proxy', 'loopback'));
-    await request(app!.getHttpServer()).get('/req-id').set('X-Forwarded-For', '203.0.113.9').set('X-Request-Id', 'r-ip2');
-    expect(ofRequest('r-ip2').find((l) => l.event === 'http_request')!.client_ip).toBe('203.0.113.9');
+    await request(app!.getHttpServer())
+      .get('/req-id')
+      .set('X-Forwarded-For', '203.0.113.9')
+      .set('X-Request-Id', 'r-ip2');
+    expect(ofRequest('r-ip2').find((l) => l.event === 'http_request')!.client_ip).toBe(
+      '203.0.113.9',
+    );
   });
 
   it('redacts secret headers and secret keys at any depth of logged objects, without touching the rest', async () => {
     await start();
-    await request(app!.getHttpServer()).get('/log/secrets?note=hello').set('X-Request-Id', 'r-secret');
+    await request(app!.getHttpServer())
+      .get('/log/secrets?note=hello')
+      .set('X-Request-Id', 'r-secret');
     const line = capture.lines.find((l) => l.msg === 'user object')!;
     expect(line).toMatchObject({
       request_id: 'r-secret',
       note: 'hello',
-      headers: { authorization: '[REDACTED]', cookie: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: 'json' },
+      headers: {
+        authorization: '[REDACTED]',
+        cookie: '[REDACTED]',
+        'x-api-key': '[REDACTED]',
+        accept: 'json',
+      },
       user: {
         name: 'ada',
         password: '[REDACTED]',
@@ -285,7 +311,8 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
       prompt_tokens: 12,
     });
     const all = capture.raw.join('\n');
-    for (const secret of ['sk-live-123', 'sid=abc', 'key-1', 'hunter2', 'k-9', 't-1', 's-1']) expect(all).not.toContain(secret);
+    for (const secret of ['sk-live-123', 'sid=abc', 'key-1', 'hunter2', 'k-9', 't-1', 's-1'])
+      expect(all).not.toContain(secret);
   });
 
   it('redacts secrets in decorator attributes, which are logged flat', async () => {
@@ -321,7 +348,9 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
       prompt: 'user: compute the KPI',
       completion: 'The KPI is 42.',
     });
-    expect(ofRequest('r-p1').find((l) => l.event === 'llm_call_completed')).not.toHaveProperty('prompt_truncated');
+    expect(ofRequest('r-p1').find((l) => l.event === 'llm_call_completed')).not.toHaveProperty(
+      'prompt_truncated',
+    );
     // Anthropic stream: system + messages, completion accumulated from the deltas.
     const streamed = ofRequest('r-p2').find((l) => l.event === 'llm_call_completed')!;
     expect(streamed).toMatchObject({
@@ -350,7 +379,11 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
       }
     }
     @Module({
-      imports: [MonitoringModule.forRootAsync({ useFactory: async () => ({ logDestination: capture, analyticsEnabled: false }) })],
+      imports: [
+        MonitoringModule.forRootAsync({
+          useFactory: async () => ({ logDestination: capture, analyticsEnabled: false }),
+        }),
+      ],
       controllers: [PingController],
     })
     class AsyncAppModule {}

@@ -12,7 +12,13 @@ const llm = (n: number): LlmCallEvent => ({
   success: true,
   provider: 'openai',
   model: 'gpt-4o',
-  usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 4, cacheWriteInputTokens: 0, reasoningTokens: 2 },
+  usage: {
+    inputTokens: 10,
+    outputTokens: 5,
+    cachedInputTokens: 4,
+    cacheWriteInputTokens: 0,
+    reasoningTokens: 2,
+  },
   costNanoCents: 1_500_000,
   streamed: false,
 });
@@ -22,7 +28,11 @@ class MemoryOutput implements LogLineOutput {
   hooks: (() => void)[] = [];
   level = 30;
   isLevelEnabled(level: string): boolean {
-    return ({ trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as Record<string, number>)[level]! >= this.level;
+    return (
+      (
+        { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as Record<string, number>
+      )[level]! >= this.level
+    );
   }
   writeLines(lines: readonly string[]): void {
     this.writes.push([...lines]);
@@ -48,7 +58,12 @@ describe('LogSink', () => {
     expect(out.writes).toHaveLength(1);
     expect(out.lines.map((l) => l.request_id)).toEqual(['r-1', 'r-2']);
     expect(out.writes[0]!.every((l) => l.endsWith('}\n'))).toBe(true);
-    expect(out.lines[0]).toMatchObject({ latency_ms: 12.346, cost_cents: 0.0015, cached_prompt_tokens: 4, reasoning_tokens: 2 });
+    expect(out.lines[0]).toMatchObject({
+      latency_ms: 12.346,
+      cost_cents: 0.0015,
+      cached_prompt_tokens: 4,
+      reasoning_tokens: 2,
+    });
   });
 
   it('writes at once when 512 lines wait, so the queue stays bounded', () => {
@@ -128,7 +143,10 @@ describe('LogSink', () => {
       ['-r', join(root, 'src/monitoring/logging/typescript-worker-loader.cjs'), '-e', script],
       { cwd: root, encoding: 'utf8', timeout: 30_000 },
     );
-    const lines = stdout.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toMatchObject([{ event: 'llm_call_completed', request_id: 'r-7' }]);
   });
 });

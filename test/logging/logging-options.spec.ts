@@ -69,26 +69,69 @@ describe('logging options', () => {
   });
 
   it('let explicit options win over the environment', () => {
-    const o = resolveMonitoringOptions({ logLevel: 'warn', lokiLabels: { team: 'ai' } }, { LOG_LEVEL: 'debug', LOKI_LABELS: 'x=y' });
+    const o = resolveMonitoringOptions(
+      { logLevel: 'warn', lokiLabels: { team: 'ai' } },
+      { LOG_LEVEL: 'debug', LOKI_LABELS: 'x=y' },
+    );
     expect(o.logLevel).toBe('warn');
     expect(o.lokiLabels).toEqual({ team: 'ai' });
   });
 
   const invalid: [string, Record<string, unknown>, Record<string, string>, string][] = [
-    ['logLevel', { logLevel: 'verbose' }, {}, 'must be one of trace, debug, info, warn, error, fatal, silent'],
-    ['logLevel', {}, { LOG_LEVEL: 'loud' }, 'must be one of trace, debug, info, warn, error, fatal, silent'],
-    ['logPretty', {}, { LOG_PRETTY: 'maybe' }, 'environment variable LOG_PRETTY="maybe" is not a boolean'],
+    [
+      'logLevel',
+      { logLevel: 'verbose' },
+      {},
+      'must be one of trace, debug, info, warn, error, fatal, silent',
+    ],
+    [
+      'logLevel',
+      {},
+      { LOG_LEVEL: 'loud' },
+      'must be one of trace, debug, info, warn, error, fatal, silent',
+    ],
+    [
+      'logPretty',
+      {},
+      { LOG_PRETTY: 'maybe' },
+      'environment variable LOG_PRETTY="maybe" is not a boolean',
+    ],
     ['logPromptMaxLength', { logPromptMaxLength: 0 }, {}, 'must be an integer from 1 to 1000000'],
     ['logRedactKeys', { logRedactKeys: ['ok', ''] }, {}, 'must be an array of non-empty strings'],
     ['logDestination', { logDestination: {} }, {}, 'must be an object with a write(line) method'],
-    ['recentLogsBufferSize', {}, { RECENT_LOGS_BUFFER_SIZE: '-1' }, 'environment variable RECENT_LOGS_BUFFER_SIZE="-1" is not a whole number'],
-    ['lokiLabels', {}, { LOKI_LABELS: 'region' }, 'environment variable LOKI_LABELS must look like "name=value,name=value"'],
-    ['lokiLabels.bad-name', { lokiLabels: { 'bad-name': 'x' } }, {}, 'is not a valid Loki label name'],
+    [
+      'recentLogsBufferSize',
+      {},
+      { RECENT_LOGS_BUFFER_SIZE: '-1' },
+      'environment variable RECENT_LOGS_BUFFER_SIZE="-1" is not a whole number',
+    ],
+    [
+      'lokiLabels',
+      {},
+      { LOKI_LABELS: 'region' },
+      'environment variable LOKI_LABELS must look like "name=value,name=value"',
+    ],
+    [
+      'lokiLabels.bad-name',
+      { lokiLabels: { 'bad-name': 'x' } },
+      {},
+      'is not a valid Loki label name',
+    ],
     ['lokiLabels.app', { lokiLabels: { app: 'x' } }, {}, 'is set from appName / environment'],
-    ['lokiLabels.region', { lokiLabels: { region: '' } }, {}, 'must be a non-empty string of at most 200 characters'],
+    [
+      'lokiLabels.region',
+      { lokiLabels: { region: '' } },
+      {},
+      'must be a non-empty string of at most 200 characters',
+    ],
     ['lokiBatchSize', { lokiBatchSize: 0 }, {}, 'must be an integer from 1 to 100000'],
     ['lokiBatchIntervalMs', { lokiBatchIntervalMs: 5 }, {}, 'must be an integer from 10 to 600000'],
-    ['lokiMaxBufferedLines', { lokiMaxBufferedLines: 0 }, {}, 'must be an integer from 1 to 10000000'],
+    [
+      'lokiMaxBufferedLines',
+      { lokiMaxBufferedLines: 0 },
+      {},
+      'must be an integer from 1 to 10000000',
+    ],
     ['lokiTimeoutMs', { lokiTimeoutMs: 1.5 }, {}, 'must be an integer from 1 to 600000'],
     ['lokiTenantId', { lokiTenantId: '' }, {}, 'must be a non-empty string'],
   ];

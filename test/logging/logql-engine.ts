@@ -50,7 +50,9 @@ export function parseLogQuery(query: string): LogQuery {
     },
   });
   if (errors.length > 0) {
-    throw new LogqlError(`parse error at col ${errors[0]! + 1}: syntax error in ${JSON.stringify(query)}`);
+    throw new LogqlError(
+      `parse error at col ${errors[0]! + 1}: syntax error in ${JSON.stringify(query)}`,
+    );
   }
   const expr = tree.topNode.getChild('Expr');
   const logExpr = expr?.getChild('LogExpr');
@@ -60,7 +62,8 @@ export function parseLogQuery(query: string): LogQuery {
   const selector = collect(logExpr.getChild('Selector')!, 'Matcher').map((m) => matcherOf(m, text));
   const stages: Stage[] = [];
   const pipeline = logExpr.getChild('PipelineExpr');
-  if (pipeline) for (const stage of collect(pipeline, 'PipelineStage')) stages.push(...stageOf(stage, text));
+  if (pipeline)
+    for (const stage of collect(pipeline, 'PipelineStage')) stages.push(...stageOf(stage, text));
   return { selector, stages };
 }
 
@@ -70,7 +73,11 @@ export function matchesSelector(selector: Matcher[], labels: Labels): boolean {
 }
 
 /** Runs the pipeline; returns the entry with its final labels, or undefined when filtered out. */
-export function runPipeline(query: LogQuery, entry: PipelineEntry, streamLabels: Labels): PipelineEntry | undefined {
+export function runPipeline(
+  query: LogQuery,
+  entry: PipelineEntry,
+  streamLabels: Labels,
+): PipelineEntry | undefined {
   const labels: Labels = { ...entry.labels };
   for (const stage of query.stages) {
     if (stage.kind === 'line') {
@@ -125,7 +132,8 @@ function unquote(literal: string): string {
 
 function matcherOf(node: SyntaxNode, text: (n: SyntaxNode) => string): Matcher {
   const name = text(node.getChild('Identifier')!);
-  const opNode = node.getChild('Eq') ?? node.getChild('Neq') ?? node.getChild('Re') ?? node.getChild('Nre');
+  const opNode =
+    node.getChild('Eq') ?? node.getChild('Neq') ?? node.getChild('Re') ?? node.getChild('Nre');
   const value = unquote(text(node.getChild('String')!));
   const op = text(opNode!) as Matcher['op'];
   if (op === '=~' || op === '!~') anchored(value); // validates the regex
@@ -157,26 +165,34 @@ function stageOf(stage: SyntaxNode, text: (n: SyntaxNode) => string): Stage[] {
   const lineFilters = stage.getChild('LineFilters');
   if (lineFilters) {
     return collect(lineFilters, 'LineFilter').map((f) => {
-      if (f.getChild('OrFilter')) throw new LogqlError('"or" line filters are not supported by this receiver');
+      if (f.getChild('OrFilter'))
+        throw new LogqlError('"or" line filters are not supported by this receiver');
       const filter = f.getChild('Filter');
       const value = unquote(text(f.getChild('String')!));
       const op = text(filter!) as '|=' | '!=' | '|~' | '!~';
-      if (op !== '|=' && op !== '!=' && op !== '|~' && op !== '!~') throw new LogqlError(`unsupported line filter ${op}`);
+      if (op !== '|=' && op !== '!=' && op !== '|~' && op !== '!~')
+        throw new LogqlError(`unsupported line filter ${op}`);
       let regex: RegExp | undefined;
       if (op === '|~' || op === '!~') {
         try {
           regex = new RegExp(value, 's');
         } catch (error) {
-          throw new LogqlError(`invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`);
+          throw new LogqlError(
+            `invalid regex ${JSON.stringify(value)}: ${(error as Error).message}`,
+          );
         }
       }
-      return regex ? { kind: 'line' as const, op, value, regex } : { kind: 'line' as const, op, value };
+      return regex
+        ? { kind: 'line' as const, op, value, regex }
+        : { kind: 'line' as const, op, value };
     });
   }
   const parserNode = stage.getChild('LabelParser');
   if (parserNode) {
     if (!parserNode.getChild('Json') || parserNode.firstChild?.nextSibling) {
-      throw new LogqlError(`parser "${text(parserNode)}" is not supported by this receiver (only | json)`);
+      throw new LogqlError(
+        `parser "${text(parserNode)}" is not supported by this receiver (only | json)`,
+      );
     }
     return [{ kind: 'json' }];
   }
@@ -188,7 +204,10 @@ function stageOf(stage: SyntaxNode, text: (n: SyntaxNode) => string): Stage[] {
 function predicateOf(node: SyntaxNode, text: (n: SyntaxNode) => string): LabelPredicate {
   const nested = node.getChildren('LabelFilter');
   if (nested.length === 2) {
-    const [left, right] = nested.map((n) => predicateOf(n, text)) as [LabelPredicate, LabelPredicate];
+    const [left, right] = nested.map((n) => predicateOf(n, text)) as [
+      LabelPredicate,
+      LabelPredicate,
+    ];
     const isOr = node.getChild('Or') !== null;
     return (labels) => {
       const a = left(labels);
@@ -197,7 +216,8 @@ function predicateOf(node: SyntaxNode, text: (n: SyntaxNode) => string): LabelPr
       return isOr ? a || b : a && b;
     };
   }
-  if (nested.length === 1 && node.firstChild?.name === 'LabelFilter') return predicateOf(nested[0]!, text);
+  if (nested.length === 1 && node.firstChild?.name === 'LabelFilter')
+    return predicateOf(nested[0]!, text);
   const matcher = node.getChild('Matcher');
   if (matcher) {
     const m = matcherOf(matcher, text);
@@ -240,11 +260,17 @@ function predicateOf(node: SyntaxNode, text: (n: SyntaxNode) => string): LabelPr
 }
 
 /** Loki's json parser: nested objects flattened with `_`, arrays skipped, invalid name characters replaced. */
-function flatten(obj: Record<string, unknown>, prefix: string, out: Labels, streamLabels: Labels): void {
+function flatten(
+  obj: Record<string, unknown>,
+  prefix: string,
+  out: Labels,
+  streamLabels: Labels,
+): void {
   for (const [key, value] of Object.entries(obj)) {
     const name = `${prefix}${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
     if (value !== null && typeof value === 'object') {
-      if (!Array.isArray(value)) flatten(value as Record<string, unknown>, `${name}_`, out, streamLabels);
+      if (!Array.isArray(value))
+        flatten(value as Record<string, unknown>, `${name}_`, out, streamLabels);
       continue;
     }
     const label = name in streamLabels ? `${name}_extracted` : name;

@@ -1,11 +1,19 @@
 import fc from 'fast-check';
 import { parser } from '@grafana/lezer-logql';
-import { logqlString, recentLogsLogql, streamSelector } from '../../src/monitoring/logging/loki/logql';
+import {
+  logqlString,
+  recentLogsLogql,
+  streamSelector,
+} from '../../src/monitoring/logging/loki/logql';
 import type { RecentLogsQuery } from '../../src/monitoring/logging/recent-logs.query';
 import { matchesSelector, parseLogQuery, runPipeline } from './logql-engine';
 
 const labels = { app: 'magure-ai', env: 'production' };
-const range = { limit: 50, from: new Date('2025-01-15T00:00:00Z'), to: new Date('2025-01-16T00:00:00Z') };
+const range = {
+  limit: 50,
+  from: new Date('2025-01-15T00:00:00Z'),
+  to: new Date('2025-01-16T00:00:00Z'),
+};
 
 /** Node names of the parse tree, and whether it has a syntax error. */
 function shape(query: string): { names: string[]; strings: string[]; error: boolean } {
@@ -16,7 +24,8 @@ function shape(query: string): { names: string[]; strings: string[]; error: bool
     enter(node) {
       if (node.type.isError) error = true;
       names.push(node.name);
-      if (node.name === 'String') strings.push(JSON.parse(query.slice(node.from, node.to)) as string);
+      if (node.name === 'String')
+        strings.push(JSON.parse(query.slice(node.from, node.to)) as string);
     },
   });
   return { names, strings, error };
@@ -24,18 +33,32 @@ function shape(query: string): { names: string[]; strings: string[]; error: bool
 
 describe('LogQL of the recent-logs endpoint', () => {
   it('builds the selector from the static labels, then filters cheapest first', () => {
-    const query: RecentLogsQuery = { ...range, level: 'warn', agentId: 'kpi-calculator', workflowId: 'wf', requestId: 'r-1', contains: 'timeout' };
+    const query: RecentLogsQuery = {
+      ...range,
+      level: 'warn',
+      agentId: 'kpi-calculator',
+      workflowId: 'wf',
+      requestId: 'r-1',
+      contains: 'timeout',
+    };
     expect(recentLogsLogql(labels, query)).toBe(
       '{app="magure-ai", env="production"} |= "timeout" | json | level=~"warn|error|fatal" | agent_id="kpi-calculator" | workflow_id="wf" | request_id="r-1"',
     );
-    expect(recentLogsLogql(labels, { ...range, level: 'fatal' })).toBe('{app="magure-ai", env="production"} | json | level="fatal"');
+    expect(recentLogsLogql(labels, { ...range, level: 'fatal' })).toBe(
+      '{app="magure-ai", env="production"} | json | level="fatal"',
+    );
     expect(shape(recentLogsLogql(labels, query)).error).toBe(false);
   });
 
   it('escapes any value so that it stays one string literal holding exactly that value', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), (value) => {
-        const q = recentLogsLogql(labels, { ...range, agentId: value, contains: value, requestId: value });
+        const q = recentLogsLogql(labels, {
+          ...range,
+          agentId: value,
+          contains: value,
+          requestId: value,
+        });
         const { names, strings, error } = shape(q);
         expect(error).toBe(false);
         // selector (2) + contains + agent_id + request_id: no more, no fewer string literals

@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { LogqlError, matchesSelector, parseLogQuery, runPipeline } from './logql-engine';
@@ -36,7 +42,10 @@ interface StoredStream {
 /** One push request that was accepted. */
 export interface ReceivedPush {
   headers: IncomingHttpHeaders;
-  streams: { stream: Record<string, string>; values: [string, string, Record<string, string>?][] }[];
+  streams: {
+    stream: Record<string, string>;
+    values: [string, string, Record<string, string>?][];
+  }[];
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -113,7 +122,11 @@ export class LokiReceiver {
 
   /** The next `count` push requests are answered with `status` (e.g. 429, 503, 400). */
   failNext(status: number, count: number, retryAfter?: string): void {
-    this.failures = { status, remaining: count, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+    this.failures = {
+      status,
+      remaining: count,
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+    };
   }
 
   /** Forgets every stored line and push. */
@@ -127,7 +140,12 @@ export class LokiReceiver {
   /** Evaluates a LogQL log query over the stored lines, as `query_range` does. */
   query(
     logql: string,
-    options: { start?: bigint; end?: bigint; limit?: number; direction?: 'backward' | 'forward' } = {},
+    options: {
+      start?: bigint;
+      end?: bigint;
+      limit?: number;
+      direction?: 'backward' | 'forward';
+    } = {},
   ): { stream: Record<string, string>; values: [string, string][] }[] {
     const q = parseLogQuery(logql);
     const now = BigInt(Date.now()) * 1_000_000n;
@@ -140,12 +158,19 @@ export class LokiReceiver {
       if (!matchesSelector(q.selector, stream.labels)) continue;
       for (const e of stream.entries) {
         if (e.ts < start || e.ts >= end) continue;
-        const out = runPipeline(q, { line: e.line, labels: { ...stream.labels, ...e.metadata } }, stream.labels);
+        const out = runPipeline(
+          q,
+          { line: e.line, labels: { ...stream.labels, ...e.metadata } },
+          stream.labels,
+        );
         if (out) hits.push({ ts: e.ts, line: out.line, labels: out.labels });
       }
     }
-    hits.sort((a, b) => (a.ts === b.ts ? 0 : (a.ts < b.ts) === backward ? 1 : -1));
-    const grouped = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
+    hits.sort((a, b) => (a.ts === b.ts ? 0 : a.ts < b.ts === backward ? 1 : -1));
+    const grouped = new Map<
+      string,
+      { stream: Record<string, string>; values: [string, string][] }
+    >();
     for (const hit of hits.slice(0, limit)) {
       const key = labelsKey(hit.labels);
       let group = grouped.get(key);
@@ -161,7 +186,8 @@ export class LokiReceiver {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://receiver');
     if (req.method === 'POST' && url.pathname === '/loki/api/v1/push') return this.push(req, res);
-    if (req.method === 'GET' && url.pathname === '/loki/api/v1/query_range') return this.queryRange(url, res);
+    if (req.method === 'GET' && url.pathname === '/loki/api/v1/query_range')
+      return this.queryRange(url, res);
     if (req.method === 'GET' && url.pathname === '/ready') return text(res, 200, 'ready');
     return text(res, 404, '404 page not found');
   }
@@ -176,12 +202,18 @@ export class LokiReceiver {
       const headers: Record<string, string> = { 'Content-Type': 'text/plain' };
       if (this.failures.retryAfter !== undefined) headers['Retry-After'] = this.failures.retryAfter;
       res.writeHead(this.failures.status, headers);
-      res.end(this.failures.status === 429 ? 'Ingestion rate limit exceeded' : 'failing on purpose');
+      res.end(
+        this.failures.status === 429 ? 'Ingestion rate limit exceeded' : 'failing on purpose',
+      );
       return;
     }
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType !== 'application/json') {
-      return text(res, 415, `Content-Type ${contentType || '(none)'} is not implemented by this receiver: send application/json`);
+      return text(
+        res,
+        415,
+        `Content-Type ${contentType || '(none)'} is not implemented by this receiver: send application/json`,
+      );
     }
     let body: Buffer;
     const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
@@ -234,9 +266,11 @@ export class LokiReceiver {
       return text(res, 400, (error as Error).message);
     }
     const limit = p.has('limit') ? Number(p.get('limit')) : 100;
-    if (!Number.isInteger(limit) || limit <= 0) return text(res, 400, 'limit must be a positive integer');
+    if (!Number.isInteger(limit) || limit <= 0)
+      return text(res, 400, 'limit must be a positive integer');
     const direction = p.get('direction') ?? 'backward';
-    if (direction !== 'backward' && direction !== 'forward') return text(res, 400, 'direction must be forward or backward');
+    if (direction !== 'backward' && direction !== 'forward')
+      return text(res, 400, 'direction must be forward or backward');
     if (start !== undefined && end !== undefined && end < start) {
       return text(res, 400, 'end timestamp must not be before or equal to start time');
     }
@@ -253,7 +287,9 @@ export class LokiReceiver {
       throw error;
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ status: 'success', data: { resultType: 'streams', result, stats: {} } }));
+    res.end(
+      JSON.stringify({ status: 'success', data: { resultType: 'streams', result, stats: {} } }),
+    );
   }
 }
 
@@ -293,21 +329,30 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 
 /** Checks a push body against the documented shape; returns the problem, if any. */
 function validatePush(body: unknown): string | undefined {
-  if (body === null || typeof body !== 'object' || !Array.isArray((body as { streams?: unknown }).streams)) {
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    !Array.isArray((body as { streams?: unknown }).streams)
+  ) {
     return 'push body must be {"streams":[...]}';
   }
   for (const s of (body as { streams: unknown[] }).streams) {
     const stream = (s as { stream?: unknown }).stream;
     const values = (s as { values?: unknown }).values;
     if (!isStringRecord(stream)) return 'stream labels must be an object of strings';
-    if (Object.keys(stream).length === 0) return 'error at least one label pair is required per stream';
-    for (const name of Object.keys(stream)) if (!LABEL_NAME.test(name)) return `invalid label name "${name}"`;
+    if (Object.keys(stream).length === 0)
+      return 'error at least one label pair is required per stream';
+    for (const name of Object.keys(stream))
+      if (!LABEL_NAME.test(name)) return `invalid label name "${name}"`;
     if (!Array.isArray(values)) return 'values must be an array';
     for (const v of values) {
-      if (!Array.isArray(v) || (v.length !== 2 && v.length !== 3)) return 'each value must be [timestamp, line] or [timestamp, line, metadata]';
-      if (typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0])) return `timestamp "${String(v[0])}" must be a string of nanoseconds`;
+      if (!Array.isArray(v) || (v.length !== 2 && v.length !== 3))
+        return 'each value must be [timestamp, line] or [timestamp, line, metadata]';
+      if (typeof v[0] !== 'string' || !/^\d{1,19}$/.test(v[0]))
+        return `timestamp "${String(v[0])}" must be a string of nanoseconds`;
       if (typeof v[1] !== 'string') return 'log line must be a string';
-      if (v.length === 3 && !isStringRecord(v[2])) return 'structured metadata must be an object of strings';
+      if (v.length === 3 && !isStringRecord(v[2]))
+        return 'structured metadata must be an object of strings';
     }
   }
   return undefined;

@@ -1,4 +1,8 @@
-import { LokiShipper, type LokiShipperOptions, type LokiShipperStats } from '../../src/monitoring/logging/loki/loki-shipper';
+import {
+  LokiShipper,
+  type LokiShipperOptions,
+  type LokiShipperStats,
+} from '../../src/monitoring/logging/loki/loki-shipper';
 import { waitFor } from './log-capture';
 import { LokiReceiver } from './loki-receiver';
 
@@ -40,18 +44,27 @@ describe('LokiShipper', () => {
     return shipper;
   }
 
-  const line = (i: number, timestamp = new Date(Date.UTC(2025, 0, 15, 10, 0, 0, i)).toISOString()) =>
-    JSON.stringify({ level: 'info', timestamp, event: 'n', i });
+  const line = (
+    i: number,
+    timestamp = new Date(Date.UTC(2025, 0, 15, 10, 0, 0, i)).toISOString(),
+  ) => JSON.stringify({ level: 'info', timestamp, event: 'n', i });
 
   it('pushes full batches at once and the rest at the interval, one stream with the static labels', async () => {
     const s = create({ batchIntervalMs: 60_000 });
     for (let i = 0; i < 25; i++) s.add(line(i));
     await waitFor(() => receiver.lineCount === 20, 'two full batches');
-    expect(receiver.pushes.map((p) => p.streams.map((st) => st.values.length))).toEqual([[10], [10]]);
+    expect(receiver.pushes.map((p) => p.streams.map((st) => st.values.length))).toEqual([
+      [10],
+      [10],
+    ]);
     await s.close();
     expect(receiver.lineCount).toBe(25);
     expect(receiver.labelSets).toEqual([{ app: 'magure-ai', env: 'test' }]);
-    expect(s.snapshot()).toMatchObject({ sent: 25, buffered: 0, dropped: { buffer_full: 0, rejected: 0, retries_exhausted: 0, shutdown: 0 } });
+    expect(s.snapshot()).toMatchObject({
+      sent: 25,
+      buffered: 0,
+      dropped: { buffer_full: 0, rejected: 0, retries_exhausted: 0, shutdown: 0 },
+    });
   });
 
   it("timestamps entries with the line's own time, in nanoseconds, unique and ordered within a millisecond", async () => {
@@ -62,7 +75,11 @@ describe('LokiShipper', () => {
     s.add(line(2, sameMs));
     await s.close();
     const values = receiver.pushes.flatMap((p) => p.streams.flatMap((st) => st.values));
-    expect(values.map((v) => v[0])).toEqual(['1736935200123000000', '1736935200123000001', '1736935200123000002']);
+    expect(values.map((v) => v[0])).toEqual([
+      '1736935200123000000',
+      '1736935200123000001',
+      '1736935200123000002',
+    ]);
     expect(receiver.lineCount).toBe(3);
   });
 
@@ -112,7 +129,10 @@ describe('LokiShipper', () => {
     }
     await waitFor(() => receiver.lineCount === 60, 'the kept lines arrive once Loki is back');
     const arrived = receiver.lines.map((l) => JSON.parse(l).i as number);
-    expect(arrived).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 50 }, (_, i) => 450 + i)]);
+    expect(arrived).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i),
+      ...Array.from({ length: 50 }, (_, i) => 450 + i),
+    ]);
     expect(shipper!.snapshot().retries).toBeGreaterThan(0);
   });
 
@@ -150,7 +170,9 @@ describe('LokiShipper', () => {
     s.add(line(1));
     await s.close();
     const headers = receiver.pushes[0]!.headers;
-    expect(headers.authorization).toBe(`Basic ${Buffer.from('loki-user:p@ss word').toString('base64')}`);
+    expect(headers.authorization).toBe(
+      `Basic ${Buffer.from('loki-user:p@ss word').toString('base64')}`,
+    );
     expect(headers['x-scope-orgid']).toBe('tenant-a');
   });
 });

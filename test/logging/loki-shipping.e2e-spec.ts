@@ -44,19 +44,25 @@ describe('shipping logs to Loki (real Nest app, worker-thread transport, Loki re
     await start();
     await request(app!.getHttpServer()).get('/workflows/ok').set('X-Request-Id', 'req-abc123');
     await request(app!.getHttpServer()).get('/llm/fail');
-    await waitFor(() => receiver.lineCount === capture.raw.length && stats().sent === capture.raw.length, 'every line shipped');
+    await waitFor(
+      () => receiver.lineCount === capture.raw.length && stats().sent === capture.raw.length,
+      'every line shipped',
+    );
 
     expect(receiver.labelSets).toEqual([{ app: 'magure-ai', env: 'production' }]);
     expect(receiver.lines).toEqual(capture.raw);
     // Request, agent and workflow ids and levels are in the line, never labels.
-    for (const push of receiver.pushes) for (const s of push.streams) expect(Object.keys(s.stream).sort()).toEqual(['app', 'env']);
+    for (const push of receiver.pushes)
+      for (const s of push.streams) expect(Object.keys(s.stream).sort()).toEqual(['app', 'env']);
   });
 
   it('adds the configured extra static labels, and nothing else', async () => {
     await start({ appName: 'billing-api', lokiLabels: { region: 'eu-west-1' } });
     await request(app!.getHttpServer()).get('/req-id');
     await waitFor(() => receiver.lineCount === capture.raw.length, 'lines shipped');
-    expect(receiver.labelSets).toEqual([{ app: 'billing-api', env: 'production', region: 'eu-west-1' }]);
+    expect(receiver.labelSets).toEqual([
+      { app: 'billing-api', env: 'production', region: 'eu-west-1' },
+    ]);
   });
 
   it("answers the design's LogQL queries over the lines the application wrote", async () => {
@@ -66,13 +72,22 @@ describe('shipping logs to Loki (real Nest app, worker-thread transport, Loki re
     await request(server).get('/llm/stream').set('X-Request-Id', 'req-stream');
     await waitFor(() => receiver.lineCount === capture.raw.length, 'lines shipped');
 
-    const byAgent = receiver.query('{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"');
+    const byAgent = receiver.query(
+      '{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"',
+    );
     const lines = byAgent.flatMap((s) => s.values.map((v) => JSON.parse(v[1])));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ event: 'llm_call_completed', agent_id: 'kpi-calculator', request_id: 'req-abc123', model: 'gpt-4o' });
+    expect(lines[0]).toMatchObject({
+      event: 'llm_call_completed',
+      agent_id: 'kpi-calculator',
+      request_id: 'req-abc123',
+      model: 'gpt-4o',
+    });
 
     // No call here takes 5 s: the threshold is scaled down to show the numeric filter on real lines.
-    expect(receiver.query('{app="magure-ai"} | json | latency_ms > 5000 | __error__=""')).toEqual([]);
+    expect(receiver.query('{app="magure-ai"} | json | latency_ms > 5000 | __error__=""')).toEqual(
+      [],
+    );
     const slowest = receiver
       .query('{app="magure-ai"} | json | latency_ms > 0 | __error__=""')
       .flatMap((s) => s.values.map((v) => JSON.parse(v[1])));
@@ -97,7 +112,10 @@ describe('shipping logs to Loki (real Nest app, worker-thread transport, Loki re
         const res = await request(server).get('/workflows/ok');
         if (res.status === 200) answered++;
       }
-      await waitFor(() => stats().retries > 0 && stats().dropped.buffer_full > 0, 'retries and drops reported by the worker');
+      await waitFor(
+        () => stats().retries > 0 && stats().dropped.buffer_full > 0,
+        'retries and drops reported by the worker',
+      );
       expect(answered).toBe(60);
       // stdout (the captured destination) kept the request line of every request.
       expect(capture.events('http_request')).toHaveLength(61);
@@ -114,7 +132,11 @@ describe('shipping logs to Loki (real Nest app, worker-thread transport, Loki re
     await request(server).get('/req-id');
     await waitFor(() => {
       const s = stats();
-      const dropped = s.dropped.buffer_full + s.dropped.rejected + s.dropped.retries_exhausted + s.dropped.shutdown;
+      const dropped =
+        s.dropped.buffer_full +
+        s.dropped.rejected +
+        s.dropped.retries_exhausted +
+        s.dropped.shutdown;
       return s.buffered === 0 && s.inFlight === 0 && s.sent + dropped === capture.raw.length;
     }, 'every line either delivered or counted as dropped');
 
@@ -128,7 +150,9 @@ describe('shipping logs to Loki (real Nest app, worker-thread transport, Loki re
 
     const metrics = (await request(server).get('/metrics')).text;
     expect(metrics).toContain(`magure_loki_lines_sent_total ${s.sent}`);
-    expect(metrics).toContain(`magure_loki_lines_dropped_total{reason="buffer_full"} ${s.dropped.buffer_full}`);
+    expect(metrics).toContain(
+      `magure_loki_lines_dropped_total{reason="buffer_full"} ${s.dropped.buffer_full}`,
+    );
     expect(metrics).toContain(`magure_loki_push_retries_total ${s.retries}`);
     expect(metrics).toMatch(/magure_loki_buffered_lines 0\b/);
   });

@@ -7,15 +7,26 @@ describe('readPrompt (opt-in prompt capture)', () => {
         model: 'gpt-4o',
         messages: [
           { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: [{ type: 'text', text: 'What is in' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'this image?' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in' },
+              { type: 'image_url', image_url: { url: 'x' } },
+              { type: 'text', text: 'this image?' },
+            ],
+          },
         ],
       }),
     ).toBe('system: Be brief.\nuser: What is in\nthis image?');
   });
 
   it('reads the Responses API instructions and input', () => {
-    expect(readPrompt({ model: 'gpt-4o', instructions: 'Be brief.', input: 'Hi' })).toBe('system: Be brief.\nuser: Hi');
-    expect(readPrompt({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] })).toBe('user: Hello');
+    expect(readPrompt({ model: 'gpt-4o', instructions: 'Be brief.', input: 'Hi' })).toBe(
+      'system: Be brief.\nuser: Hi',
+    );
+    expect(
+      readPrompt({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] }),
+    ).toBe('user: Hello');
   });
 
   it('reads Anthropic system (string or blocks) and messages', () => {
@@ -23,7 +34,10 @@ describe('readPrompt (opt-in prompt capture)', () => {
       readPrompt({
         model: 'claude-3-5-sonnet',
         system: [{ type: 'text', text: 'You are terse.' }],
-        messages: [{ role: 'user', content: 'Say hello' }, { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] }],
+        messages: [
+          { role: 'user', content: 'Say hello' },
+          { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] },
+        ],
       }),
     ).toBe('system: You are terse.\nuser: Say hello\nassistant: Hello');
   });

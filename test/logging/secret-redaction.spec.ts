@@ -1,20 +1,52 @@
-import { MAX_REDACTION_DEPTH, REDACTED, redactSecrets, SecretKeyMatcher, TOO_DEEP } from '../../src/monitoring/logging/secret-redaction';
+import {
+  MAX_REDACTION_DEPTH,
+  REDACTED,
+  redactSecrets,
+  SecretKeyMatcher,
+  TOO_DEEP,
+} from '../../src/monitoring/logging/secret-redaction';
 
 describe('redactSecrets', () => {
   const matcher = new SecretKeyMatcher(['ssn']);
 
   it('replaces secret-keyed values at any depth and leaves everything else as it is', () => {
     const input = {
-      headers: { Authorization: 'Bearer x', Cookie: 'a=b', 'Set-Cookie': ['c=d'], 'X-API-Key': 'k', host: 'h' },
-      user: { password: 'p', api_key: 'k', dbPassword: 'p2', githubToken: 't', ssn: '123', name: 'ada' },
+      headers: {
+        Authorization: 'Bearer x',
+        Cookie: 'a=b',
+        'Set-Cookie': ['c=d'],
+        'X-API-Key': 'k',
+        host: 'h',
+      },
+      user: {
+        password: 'p',
+        api_key: 'k',
+        dbPassword: 'p2',
+        githubToken: 't',
+        ssn: '123',
+        name: 'ada',
+      },
       list: [{ client_secret: 's' }, 'plain', 3],
       prompt_tokens: 10,
       completion_tokens: 20,
       tokenizer: 'cl100k',
     };
     expect(redactSecrets(input, matcher)).toEqual({
-      headers: { Authorization: REDACTED, Cookie: REDACTED, 'Set-Cookie': REDACTED, 'X-API-Key': REDACTED, host: 'h' },
-      user: { password: REDACTED, api_key: REDACTED, dbPassword: REDACTED, githubToken: REDACTED, ssn: REDACTED, name: 'ada' },
+      headers: {
+        Authorization: REDACTED,
+        Cookie: REDACTED,
+        'Set-Cookie': REDACTED,
+        'X-API-Key': REDACTED,
+        host: 'h',
+      },
+      user: {
+        password: REDACTED,
+        api_key: REDACTED,
+        dbPassword: REDACTED,
+        githubToken: REDACTED,
+        ssn: REDACTED,
+        name: 'ada',
+      },
       list: [{ client_secret: REDACTED }, 'plain', 3],
       prompt_tokens: 10,
       completion_tokens: 20,
@@ -39,11 +71,15 @@ describe('redactSecrets', () => {
         readonly password: string,
       ) {}
     }
-    expect(redactSecrets({ body: new LoginDto('a@b.c', 'pw') }, matcher)).toEqual({ body: { email: 'a@b.c', password: REDACTED } });
+    expect(redactSecrets({ body: new LoginDto('a@b.c', 'pw') }, matcher)).toEqual({
+      body: { email: 'a@b.c', password: REDACTED },
+    });
     const error = Object.assign(new Error('Request failed with status code 401'), {
       config: { headers: { Authorization: 'Bearer live' }, url: '/x' },
     });
-    const out = redactSecrets(error, matcher) as Error & { config: { headers: Record<string, string> } };
+    const out = redactSecrets(error, matcher) as Error & {
+      config: { headers: Record<string, string> };
+    };
     expect(out).toBeInstanceOf(Error);
     expect(out.message).toBe('Request failed with status code 401');
     expect(out.stack).toBe(error.stack);
@@ -53,7 +89,12 @@ describe('redactSecrets', () => {
 
   it('leaves values JSON renders itself, and skips keys handled by serializers', () => {
     const date = new Date(0);
-    const input = { when: date, buf: Buffer.from('x'), map: new Map([['token', 't']]), err: { token: 'kept for the serializer' } };
+    const input = {
+      when: date,
+      buf: Buffer.from('x'),
+      map: new Map([['token', 't']]),
+      err: { token: 'kept for the serializer' },
+    };
     const out = redactSecrets(input, matcher, new Set(['err'])) as typeof input;
     expect(out).toBe(input);
   });
@@ -76,6 +117,9 @@ describe('redactSecrets', () => {
   });
 
   it('keeps empty secrets empty, so that their absence stays visible', () => {
-    expect(redactSecrets({ password: '', token: null }, matcher)).toEqual({ password: '', token: null });
+    expect(redactSecrets({ password: '', token: null }, matcher)).toEqual({
+      password: '',
+      token: null,
+    });
   });
 });

@@ -1,5 +1,16 @@
 import 'reflect-metadata';
-import { Controller, Get, Inject, Injectable, Logger, Module, Param, Query, Req, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  Param,
+  Query,
+  Req,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import {
@@ -24,7 +35,11 @@ export class ChatProvider {
   readonly provider = 'openai';
 
   @TrackLLM()
-  async complete(request: { model: string; messages: { role: string; content: string }[]; fail?: boolean }) {
+  async complete(request: {
+    model: string;
+    messages: { role: string; content: string }[];
+    fail?: boolean;
+  }) {
     await Promise.resolve();
     if (request.fail) throw new ProviderRateLimitError('rate limited by provider');
     return {
@@ -36,8 +51,15 @@ export class ChatProvider {
 
   /** Anthropic-shaped stream. */
   @TrackLLM({ provider: 'anthropic' })
-  async *stream(request: { model: string; system: string; messages: { role: string; content: string }[] }) {
-    yield { type: 'message_start', message: { model: request.model, usage: { input_tokens: 20, output_tokens: 1 } } };
+  async *stream(request: {
+    model: string;
+    system: string;
+    messages: { role: string; content: string }[];
+  }) {
+    yield {
+      type: 'message_start',
+      message: { model: request.model, usage: { input_tokens: 20, output_tokens: 1 } },
+    };
     yield { type: 'content_block_delta', delta: { type: 'text_delta', text: 'Hello ' } };
     yield { type: 'content_block_delta', delta: { type: 'text_delta', text: 'world' } };
     yield { type: 'message_delta', usage: { output_tokens: 7 } };
@@ -54,7 +76,14 @@ export class ToolRunner {
   }
 
   /** A tool whose attributes carry a secret. */
-  @TrackTool({ toolName: 'geocoder', attributes: () => ({ region: 'eu', credentials: { user: 'svc' }, options: { apiKey: 'k-1', zoom: 3 } }) })
+  @TrackTool({
+    toolName: 'geocoder',
+    attributes: () => ({
+      region: 'eu',
+      credentials: { user: 'svc' },
+      options: { apiKey: 'k-1', zoom: 3 },
+    }),
+  })
   locate() {
     return { lat: 1, lon: 2 };
   }
@@ -75,7 +104,10 @@ export class KpiAgent {
   async execute(input: { fail?: boolean }) {
     this.logger.log('agent thinking');
     await this.tools.invoke('search');
-    await this.llm.complete({ model: 'gpt-4o', messages: [{ role: 'user', content: 'compute the KPI' }] });
+    await this.llm.complete({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'compute the KPI' }],
+    });
     if (input.fail) throw new RangeError('agent gave up');
     return 'done';
   }
@@ -172,8 +204,17 @@ export class TrackedController {
     this.logger.log(
       {
         note,
-        headers: { authorization: 'Bearer sk-live-123', cookie: 'sid=abc', 'x-api-key': 'key-1', accept: 'json' },
-        user: { name: 'ada', password: 'hunter2', profile: { apiKey: 'k-9', settings: { token: 't-1', theme: 'dark' } } },
+        headers: {
+          authorization: 'Bearer sk-live-123',
+          cookie: 'sid=abc',
+          'x-api-key': 'key-1',
+          accept: 'json',
+        },
+        user: {
+          name: 'ada',
+          password: 'hunter2',
+          profile: { apiKey: 'k-9', settings: { token: 't-1', theme: 'dark' } },
+        },
         items: [{ secret: 's-1', id: 1 }],
         prompt_tokens: 12,
       },
@@ -189,7 +230,9 @@ export async function createTrackedApp(
   configure?: (app: INestApplication) => void,
 ): Promise<INestApplication> {
   @Module({
-    imports: [MonitoringModule.forRoot({ prometheusEnabled: true, analyticsEnabled: false, ...options })],
+    imports: [
+      MonitoringModule.forRoot({ prometheusEnabled: true, analyticsEnabled: false, ...options }),
+    ],
     controllers: [TrackedController],
     providers: [ChatProvider, ToolRunner, KpiAgent, WorkflowExecutor],
   })

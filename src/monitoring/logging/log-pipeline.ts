@@ -91,13 +91,16 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
   /** Loki transport, when Loki is enabled. */
   readonly loki: LokiLogStream | undefined;
 
-  private readonly stdout: pino.DestinationStream & { flushSync?: () => void } | undefined;
+  private readonly stdout: (pino.DestinationStream & { flushSync?: () => void }) | undefined;
   private readonly fanOut: LineFanOut;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: MonitoringOptions) {
     this.secrets = new SecretKeyMatcher(options.logRedactKeys);
-    this.recent = options.recentLogsBufferSize > 0 ? new RecentLogBuffer(options.recentLogsBufferSize) : undefined;
+    this.recent =
+      options.recentLogsBufferSize > 0
+        ? new RecentLogBuffer(options.recentLogsBufferSize)
+        : undefined;
     this.loki = options.lokiEnabled ? new LokiLogStream(lokiShipperOptions(options)) : undefined;
 
     let primary: LogDestination | undefined = options.logDestination;
@@ -120,7 +123,8 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
         mixin: contextMixin,
         formatters: {
           level: levelLabel,
-          log: (object) => redactSecrets(object, secrets, SERIALIZED_KEYS) as Record<string, unknown>,
+          log: (object) =>
+            redactSecrets(object, secrets, SERIALIZED_KEYS) as Record<string, unknown>,
         },
         serializers: {
           err: redacting(stdSerializers.err),
@@ -195,7 +199,12 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
       genReqId: (req: IncomingMessage) => adoptRequestId(req, header),
       customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
       // pino-http applies pino's standard serializers first, then these.
-      serializers: { req: redact, res: redact, err: redact, [PINO_HTTP_REQUEST_ID_KEY]: () => undefined },
+      serializers: {
+        req: redact,
+        res: redact,
+        err: redact,
+        [PINO_HTTP_REQUEST_ID_KEY]: () => undefined,
+      },
     };
   }
 
@@ -254,7 +263,10 @@ function prettyDestination(destination: LogDestination | undefined): LogDestinat
   try {
     build = require('pino-pretty') as (options: Record<string, unknown>) => LogDestination;
   } catch {
-    process.emitWarning('logPretty is on but pino-pretty is not installed: writing JSON lines', 'MonitoringWarning');
+    process.emitWarning(
+      'logPretty is on but pino-pretty is not installed: writing JSON lines',
+      'MonitoringWarning',
+    );
     return destination;
   }
   return build({

@@ -49,13 +49,54 @@ const MAX_PENDING = 512;
 
 /** Field names the sink writes; decorator attributes never replace them. */
 const RESERVED = new Set([
-  'level', 'timestamp', 'pid', 'hostname', 'msg', 'event', 'provider', 'model', 'prompt_tokens',
-  'completion_tokens', 'cached_prompt_tokens', 'reasoning_tokens', 'latency_ms', 'duration_ms', 'cost_cents',
-  'streamed', 'time_to_first_chunk_ms', 'request_id', 'workflow_id', 'workflow_run_id', 'agent_id', 'agent_type',
-  'user_id', 'tenant_id', 'session_id', 'error_type', 'error_message', 'error_stack', 'prompt', 'completion',
-  'prompt_truncated', 'prompt_length', 'completion_truncated', 'completion_length', 'llm_calls_count',
-  'tool_calls_count', 'tokens_used', 'tool_name', 'status', 'steps_executed', 'steps_failed', 'method', 'route',
-  'path', 'status_code', 'client_ip', 'user_agent', 'aborted',
+  'level',
+  'timestamp',
+  'pid',
+  'hostname',
+  'msg',
+  'event',
+  'provider',
+  'model',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_prompt_tokens',
+  'reasoning_tokens',
+  'latency_ms',
+  'duration_ms',
+  'cost_cents',
+  'streamed',
+  'time_to_first_chunk_ms',
+  'request_id',
+  'workflow_id',
+  'workflow_run_id',
+  'agent_id',
+  'agent_type',
+  'user_id',
+  'tenant_id',
+  'session_id',
+  'error_type',
+  'error_message',
+  'error_stack',
+  'prompt',
+  'completion',
+  'prompt_truncated',
+  'prompt_length',
+  'completion_truncated',
+  'completion_length',
+  'llm_calls_count',
+  'tool_calls_count',
+  'tokens_used',
+  'tool_name',
+  'status',
+  'steps_executed',
+  'steps_failed',
+  'method',
+  'route',
+  'path',
+  'status_code',
+  'client_ip',
+  'user_agent',
+  'aborted',
 ]);
 
 /**
@@ -169,7 +210,8 @@ export class LogSink implements MonitoringSink {
     line.num('latency_ms', round(e.durationMs));
     if (e.costNanoCents !== null) line.num('cost_cents', nanoCentsToCents(e.costNanoCents));
     line.bool('streamed', e.streamed);
-    if (e.timeToFirstChunkMs !== undefined) line.num('time_to_first_chunk_ms', round(e.timeToFirstChunkMs));
+    if (e.timeToFirstChunkMs !== undefined)
+      line.num('time_to_first_chunk_ms', round(e.timeToFirstChunkMs));
     line.str('request_id', c.requestId);
     line.str('workflow_id', c.workflowId);
     line.str('workflow_run_id', c.workflowRunId);

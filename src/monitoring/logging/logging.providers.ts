@@ -16,7 +16,8 @@ export const LOGGING_PROVIDERS: Provider[] = [
     inject: [MONITORING_OPTIONS, MONITORING_REGISTRY],
     useFactory: (options: MonitoringOptions, registry: Registry) => {
       const pipeline = new LogPipeline(options);
-      if (options.prometheusEnabled && pipeline.loki) registerLokiMetrics(registry, options.metricsPrefix, pipeline.loki);
+      if (options.prometheusEnabled && pipeline.loki)
+        registerLokiMetrics(registry, options.metricsPrefix, pipeline.loki);
       return pipeline;
     },
   },
@@ -29,7 +30,9 @@ export const LOG_SINK_PROVIDER: FactoryProvider<LogSink> = {
   inject: [LogPipeline, MONITORING_OPTIONS, EventFanOut],
   useFactory: (pipeline: LogPipeline, options: MonitoringOptions, fanOut: EventFanOut) =>
     // Lines are written after the fan-out returned: failures are reported to it explicitly.
-    new LogSink(pipeline, options, pipeline.secrets, (error) => fanOut.reportFailure('logs', error)),
+    new LogSink(pipeline, options, pipeline.secrets, (error) =>
+      fanOut.reportFailure('logs', error),
+    ),
 };
 
 /**

@@ -49,7 +49,8 @@ function single(raw: Record<string, unknown>, name: string): string | undefined 
 }
 
 function parseDate(name: string, value: string): Date {
-  const invalid = (): never => bad(`${name} must be an ISO 8601 date-time, e.g. 2025-01-15T10:00:00Z`);
+  const invalid = (): never =>
+    bad(`${name} must be an ISO 8601 date-time, e.g. 2025-01-15T10:00:00Z`);
   const m = ISO_8601.exec(value) ?? invalid();
   const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
   // Without an offset the time is UTC, not the server's local time.
@@ -57,13 +58,19 @@ function parseDate(name: string, value: string): Date {
   const time = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset}`);
   // Date.parse rolls 2025-02-30 over to March: reject calendar dates that do not exist.
   const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (!Number.isFinite(time) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) invalid();
+  if (
+    !Number.isFinite(time) ||
+    day.getUTCMonth() !== Number(mo) - 1 ||
+    day.getUTCDate() !== Number(d)
+  )
+    invalid();
   return new Date(time);
 }
 
 function parseId(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (value.length === 0 || value.length > MAX_ID_LENGTH) bad(`${name} must have 1 to ${MAX_ID_LENGTH} characters`);
+  if (value.length === 0 || value.length > MAX_ID_LENGTH)
+    bad(`${name} must have 1 to ${MAX_ID_LENGTH} characters`);
   return value;
 }
 
@@ -71,11 +78,18 @@ function parseId(name: string, value: string | undefined): string | undefined {
  * Validates the query string of `GET /api/analytics/recent-logs`. Throws a 400 naming the
  * parameter for anything invalid.
  */
-export function parseRecentLogsQuery(raw: Record<string, unknown>, now: Date = new Date()): RecentLogsQuery {
+export function parseRecentLogsQuery(
+  raw: Record<string, unknown>,
+  now: Date = new Date(),
+): RecentLogsQuery {
   const limitRaw = single(raw, 'limit');
   let limit = DEFAULT_RECENT_LOGS_LIMIT;
   if (limitRaw !== undefined) {
-    if (!/^\d{1,7}$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > MAX_RECENT_LOGS_LIMIT) {
+    if (
+      !/^\d{1,7}$/.test(limitRaw) ||
+      Number(limitRaw) < 1 ||
+      Number(limitRaw) > MAX_RECENT_LOGS_LIMIT
+    ) {
       bad(`limit must be an integer from 1 to ${MAX_RECENT_LOGS_LIMIT}`);
     }
     limit = Number(limitRaw);
@@ -85,7 +99,8 @@ export function parseRecentLogsQuery(raw: Record<string, unknown>, now: Date = n
   let level: QueryLevel | undefined;
   if (levelRaw !== undefined) {
     const l = levelRaw.toLowerCase();
-    if (!(QUERY_LEVELS as readonly string[]).includes(l)) bad(`level must be one of ${QUERY_LEVELS.join(', ')}`);
+    if (!(QUERY_LEVELS as readonly string[]).includes(l))
+      bad(`level must be one of ${QUERY_LEVELS.join(', ')}`);
     level = l as QueryLevel;
   }
 

@@ -1,4 +1,11 @@
-import { HttpException, HttpStatus, Inject, Injectable, ServiceUnavailableException, BadGatewayException } from '@nestjs/common';
+import {
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  ServiceUnavailableException,
+  BadGatewayException,
+} from '@nestjs/common';
 import { MONITORING_OPTIONS } from '../monitoring.constants';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from './log-pipeline';
@@ -59,14 +66,20 @@ export class RecentLogsService {
     } catch (error) {
       if (!(error instanceof LokiQueryError)) throw error;
       if (error.unavailable && this.options.recentLogsFallbackToBuffer && this.pipeline.recent) {
-        return { ...this.fromBuffer(query), warning: `${error.message}; answered from the in-process buffer` };
+        return {
+          ...this.fromBuffer(query),
+          warning: `${error.message}; answered from the in-process buffer`,
+        };
       }
       if (error.unavailable) throw new ServiceUnavailableException(error.message);
       throw new BadGatewayException(error.message);
     }
   }
 
-  private async fromLoki(loki: LokiQueryClient, query: RecentLogsQuery): Promise<RecentLogsResponse> {
+  private async fromLoki(
+    loki: LokiQueryClient,
+    query: RecentLogsQuery,
+  ): Promise<RecentLogsResponse> {
     const entries = await loki.queryRange({
       query: recentLogsLogql(this.labels, query),
       start: query.from,
@@ -76,7 +89,13 @@ export class RecentLogsService {
     });
     entries.sort((a, b) => compareNanos(b.ts, a.ts));
     const logs = entries.slice(0, query.limit).map((e) => toEntry(e.line, nanosToIso(e.ts)));
-    return { source: 'loki', from: query.from.toISOString(), to: query.to.toISOString(), count: logs.length, logs };
+    return {
+      source: 'loki',
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      count: logs.length,
+      logs,
+    };
   }
 
   private fromBuffer(query: RecentLogsQuery): RecentLogsResponse {
@@ -108,7 +127,13 @@ export class RecentLogsService {
       if (query.requestId !== undefined && fields.request_id !== query.requestId) continue;
       logs.push(entryOf(fields, new Date(time).toISOString()));
     }
-    return { source: 'memory', from: query.from.toISOString(), to: query.to.toISOString(), count: logs.length, logs };
+    return {
+      source: 'memory',
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      count: logs.length,
+      logs,
+    };
   }
 }
 
@@ -128,7 +153,12 @@ function entryOf(fields: Record<string, unknown>, fallbackTime: string): RecentL
   return {
     timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : fallbackTime,
     level: typeof fields.level === 'string' ? fields.level : 'unknown',
-    message: typeof fields.msg === 'string' ? fields.msg : typeof fields.event === 'string' ? fields.event : '',
+    message:
+      typeof fields.msg === 'string'
+        ? fields.msg
+        : typeof fields.event === 'string'
+          ? fields.event
+          : '',
     fields,
   };
 }

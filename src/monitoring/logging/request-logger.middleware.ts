@@ -24,9 +24,16 @@ export class RequestLoggerMiddleware implements NestMiddleware {
     this.httpLogger = pinoHttp(pipeline.pinoHttpOptions());
   }
 
-  use(req: IncomingMessage & { originalUrl?: string; log?: Logger }, res: ServerResponse, next: () => void): void {
+  use(
+    req: IncomingMessage & { originalUrl?: string; log?: Logger },
+    res: ServerResponse,
+    next: () => void,
+  ): void {
     const options = this.options;
-    if (options.prometheusEnabled && (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] === options.metricsPath) {
+    if (
+      options.prometheusEnabled &&
+      (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] === options.metricsPath
+    ) {
       return next();
     }
     this.httpLogger(req, res);

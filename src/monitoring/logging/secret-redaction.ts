@@ -46,7 +46,15 @@ const SECRET_KEYS = [
 ];
 
 /** Endings that make a key secret too (`dbPassword`, `githubToken`, `stripe_secret`, `openaiApiKey`). */
-const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'apikey', 'privatekey', 'accesskey'];
+const SECRET_SUFFIXES = [
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'apikey',
+  'privatekey',
+  'accesskey',
+];
 
 /** Decides whether an object key names a secret. Results are memoised per key. */
 export class SecretKeyMatcher {
@@ -85,8 +93,15 @@ function isWalkable(value: object): boolean {
   const v = value as Record<string, unknown>;
   if (typeof v.toJSON === 'function') return false;
   if (typeof v.on === 'function' && typeof v.emit === 'function') return false;
-  if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet) return false;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise) return false;
+  if (
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof WeakMap ||
+    value instanceof WeakSet
+  )
+    return false;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise)
+    return false;
   return true;
 }
 
@@ -104,7 +119,12 @@ export function redactSecrets(
   return walk(value, matcher, 0, skipTopLevel);
 }
 
-function walk(value: unknown, matcher: SecretKeyMatcher, depth: number, skip?: ReadonlySet<string>): unknown {
+function walk(
+  value: unknown,
+  matcher: SecretKeyMatcher,
+  depth: number,
+  skip?: ReadonlySet<string>,
+): unknown {
   if (value === null || typeof value !== 'object' || !isWalkable(value)) return value;
   if (depth >= MAX_REDACTION_DEPTH) return TOO_DEEP;
 

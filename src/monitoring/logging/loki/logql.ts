@@ -26,7 +26,10 @@ export function recentLogsLogql(labels: Record<string, string>, query: RecentLog
   q += ' | json';
   if (query.level !== undefined) {
     const levels = levelsFrom(query.level);
-    q += levels.length === 1 ? ` | level=${logqlString(levels[0]!)}` : ` | level=~${logqlString(levels.join('|'))}`;
+    q +=
+      levels.length === 1
+        ? ` | level=${logqlString(levels[0]!)}`
+        : ` | level=~${logqlString(levels.join('|'))}`;
   }
   if (query.agentId !== undefined) q += ` | agent_id=${logqlString(query.agentId)}`;
   if (query.workflowId !== undefined) q += ` | workflow_id=${logqlString(query.workflowId)}`;

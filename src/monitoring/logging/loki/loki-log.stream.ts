@@ -94,7 +94,8 @@ export class LokiLogStream {
     } catch (error) {
       this.failure ??= (error as Error).message;
     }
-    if (!(await within(this.closed, 1000))) await this.stream.worker?.terminate().catch(() => undefined);
+    if (!(await within(this.closed, 1000)))
+      await this.stream.worker?.terminate().catch(() => undefined);
   }
 }
 
@@ -115,7 +116,12 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** Reasons in a fixed order (metric label values). */
-export const LOKI_DROP_REASONS: readonly LokiDropReason[] = ['buffer_full', 'rejected', 'retries_exhausted', 'shutdown'];
+export const LOKI_DROP_REASONS: readonly LokiDropReason[] = [
+  'buffer_full',
+  'rejected',
+  'retries_exhausted',
+  'shutdown',
+];
 
 function emptyStats(): LokiShipperStats {
   return {

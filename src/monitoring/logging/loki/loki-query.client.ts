@@ -73,7 +73,11 @@ export class LokiQueryClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
-      const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      const e = error as {
+        name?: string;
+        message?: string;
+        cause?: { code?: string; message?: string };
+      };
       const reason =
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `no answer within ${this.options.timeoutMs} ms`
@@ -84,7 +88,10 @@ export class LokiQueryClient {
     try {
       text = await response.text();
     } catch (error) {
-      throw new LokiQueryError(`Loki at ${this.displayUrl} broke off its answer: ${(error as Error).message}`, true);
+      throw new LokiQueryError(
+        `Loki at ${this.displayUrl} broke off its answer: ${(error as Error).message}`,
+        true,
+      );
     }
     if (!response.ok) {
       const unavailable = response.status === 429 || response.status >= 500;
@@ -108,8 +115,14 @@ function parseStreams(text: string, url: string): LokiEntry[] {
   } catch {
     throw new LokiQueryError(`Loki at ${url} answered with something that is not JSON`, false);
   }
-  const data = (body as { status?: unknown; data?: { resultType?: unknown; result?: unknown } }).data;
-  if ((body as { status?: unknown }).status !== 'success' || !data || data.resultType !== 'streams' || !Array.isArray(data.result)) {
+  const data = (body as { status?: unknown; data?: { resultType?: unknown; result?: unknown } })
+    .data;
+  if (
+    (body as { status?: unknown }).status !== 'success' ||
+    !data ||
+    data.resultType !== 'streams' ||
+    !Array.isArray(data.result)
+  ) {
     throw new LokiQueryError(`Loki at ${url} did not answer with log streams`, false);
   }
   const entries: LokiEntry[] = [];

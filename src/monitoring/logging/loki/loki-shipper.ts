@@ -239,7 +239,8 @@ export class LokiShipper {
       streams: [{ stream: this.options.labels, values: batch.map((e) => [e.ts, e.line]) }],
     });
     const payload = body.length >= GZIP_MIN_BYTES ? await gzip(body) : body;
-    const headers = payload === body ? this.headers : { ...this.headers, 'Content-Encoding': 'gzip' };
+    const headers =
+      payload === body ? this.headers : { ...this.headers, 'Content-Encoding': 'gzip' };
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.pushOnce(payload, headers);
       if (this.abandoned) return;
@@ -285,7 +286,9 @@ export class LokiShipper {
   private async pushOnce(
     payload: string | Buffer,
     headers: Record<string, string>,
-  ): Promise<{ ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }> {
+  ): Promise<
+    { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }
+  > {
     try {
       const response = await fetch(this.pushUrl, {
         method: 'POST',
@@ -299,7 +302,9 @@ export class LokiShipper {
       }
       const text = (await response.text().catch(() => '')).slice(0, 300).trim();
       const retryable = response.status === 429 || response.status >= 500;
-      const retryAfterMs = retryable ? this.retryAfter(response.headers.get('retry-after')) : undefined;
+      const retryAfterMs = retryable
+        ? this.retryAfter(response.headers.get('retry-after'))
+        : undefined;
       return {
         ok: false,
         retryable,
@@ -307,7 +312,11 @@ export class LokiShipper {
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
     } catch (error) {
-      const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      const e = error as {
+        name?: string;
+        message?: string;
+        cause?: { code?: string; message?: string };
+      };
       const reason =
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `no answer within ${this.options.timeoutMs} ms`

@@ -23,9 +23,15 @@ export default function lokiTransport(options: LokiShipperOptions): Writable {
   // blocks the main thread until the worker has finished, and the last push may take a while.
   parentPort?.on('message', (message: { code?: unknown } | null) => {
     if (message?.code !== LOKI_FLUSH_REQUEST) return;
-    void shipper.close().then(() =>
-      parentPort?.postMessage({ code: 'EVENT', name: LOKI_FLUSHED_EVENT, args: [shipper.snapshot()] }),
-    );
+    void shipper
+      .close()
+      .then(() =>
+        parentPort?.postMessage({
+          code: 'EVENT',
+          name: LOKI_FLUSHED_EVENT,
+          args: [shipper.snapshot()],
+        }),
+      );
   });
   let partial = '';
   return new Writable({
