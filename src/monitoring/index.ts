@@ -30,3 +30,9 @@ export {
 export { CostCalculator, type CostCalculatorOptions, type PriceSource } from './cost/cost-calculator';
 export { DEFAULT_PRICING, type ModelPrice } from './cost/pricing-table';
 export { readUsage, StreamUsageAccumulator } from './llm-usage/llm-response-reader';
+export type { LogDestination, LogLevelName } from './monitoring-options.interface';
+export { LogPipeline } from './logging/log-pipeline';
+export { LOG_EVENT_NAMES } from './logging/log.sink';
+export { ANALYTICS_API_PREFIX } from './logging/recent-logs.controller';
+export type { RecentLogEntry, RecentLogsResponse } from './logging/recent-logs.service';
+export { REDACTED } from './logging/secret-redaction';

@@ -3,6 +3,14 @@ import type { PrincipalIds } from './context/monitoring-context';
 import type { ModelPrice } from './cost/pricing-table';
 import type { TokenUsage } from './events/monitoring-event';
 
+/** Log levels, lowest first (`silent` writes nothing). */
+export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** A destination of log lines: each call receives one or more JSON lines, each ending with a newline. */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
 /** Minimal view of the incoming HTTP request handed to user callbacks. */
 export interface MonitoredRequest {
   method?: string;
@@ -37,8 +45,64 @@ export interface MonitoringModuleOptions {
 
   /** Ship logs to Loki. Env `LOKI_ENABLED`, or implied by `LOKI_URL`. Default `false`. */
   lokiEnabled?: boolean;
-  /** Base URL of Loki. Env `LOKI_URL`. Default `http://localhost:3100`. */
+  /**
+   * Base URL of Loki. Env `LOKI_URL`. Default `http://localhost:3100`. Credentials in the URL
+   * (`https://user:password@logs.example.com`) are sent as HTTP basic auth and never logged.
+   */
   lokiUrl?: string;
+  /** Tenant sent as `X-Scope-OrgID` to a multi-tenant Loki. Env `LOKI_TENANT_ID`. Default: none. */
+  lokiTenantId?: string;
+  /**
+   * Extra static labels of the log stream, besides `app` and `env` (e.g. `{ region: 'eu-west-1' }`).
+   * Keep them few and constant: ids belong in the JSON line. Env `LOKI_LABELS` (`region=eu-west-1,team=ai`).
+   * Default `{}`.
+   */
+  lokiLabels?: Record<string, string>;
+  /** Most log lines sent to Loki in one push. Env `LOKI_BATCH_SIZE`. Default `1000`. */
+  lokiBatchSize?: number;
+  /** Milliseconds between pushes of a partly filled batch. Env `LOKI_BATCH_INTERVAL_MS`. Default `1000`. */
+  lokiBatchIntervalMs?: number;
+  /**
+   * Most log lines held for Loki while it is slow or unreachable; beyond it the oldest are dropped
+   * and counted (stdout still gets every line). Env `LOKI_MAX_BUFFERED_LINES`. Default `10000`.
+   */
+  lokiMaxBufferedLines?: number;
+  /** Attempts after a failed push (network error, timeout, 429, 5xx) before the batch is dropped. Env `LOKI_MAX_RETRIES`. Default `8`. */
+  lokiMaxRetries?: number;
+  /** Timeout of one push to Loki and of one recent-logs query. Env `LOKI_TIMEOUT_MS`. Default `5000`. */
+  lokiTimeoutMs?: number;
+  /** Longest wait for the last batch when the application shuts down. Env `LOKI_SHUTDOWN_TIMEOUT_MS`. Default `5000`. */
+  lokiShutdownTimeoutMs?: number;
+
+  /** Lowest level written: trace, debug, info, warn, error, fatal or silent. Env `LOG_LEVEL`. Default `info`. */
+  logLevel?: LogLevelName;
+  /** Human-readable colored output instead of JSON lines on stdout, for local development (needs `pino-pretty`). Env `LOG_PRETTY`. Default `false`. */
+  logPretty?: boolean;
+  /**
+   * Log the prompt and completion text of LLM calls. Off by default: prompts often carry personal
+   * data. Env `LOG_PROMPTS`. Default `false`.
+   */
+  logPrompts?: boolean;
+  /** Characters of prompt and completion kept when `logPrompts` is on. Env `LOG_PROMPT_MAX_LENGTH`. Default `1000`. */
+  logPromptMaxLength?: number;
+  /**
+   * Extra object keys whose values are replaced by `[REDACTED]` wherever they appear in a logged
+   * object, besides the built-in ones (password, secret, token, apiKey, authorization, cookie…).
+   * Env `LOG_REDACT_KEYS` (comma-separated). Default `[]`.
+   */
+  logRedactKeys?: string[];
+  /**
+   * Where JSON log lines go instead of stdout (any object with `write(line)`), e.g. a file stream.
+   * Not settable from the environment. Default: stdout.
+   */
+  logDestination?: LogDestination;
+  /** Log lines kept in memory for `GET /api/analytics/recent-logs` without Loki (0 turns it off). Env `RECENT_LOGS_BUFFER_SIZE`. Default `1000`. */
+  recentLogsBufferSize?: number;
+  /**
+   * Answer recent-logs from the in-memory buffer when Loki is unreachable, instead of 503.
+   * Env `RECENT_LOGS_FALLBACK_TO_BUFFER`. Default `false`.
+   */
+  recentLogsFallbackToBuffer?: boolean;
 
   /** Write analytics rows to PostgreSQL. Env `ANALYTICS_ENABLED`. Default `true`. */
   analyticsEnabled?: boolean;
@@ -68,9 +132,9 @@ export interface MonitoringModuleOptions {
 
 /** Options with every default applied. */
 export type MonitoringOptions = Required<
-  Omit<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'pricing'>
+  Omit<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'pricing' | 'lokiTenantId' | 'logDestination'>
 > &
-  Pick<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor'> & {
+  Pick<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'lokiTenantId' | 'logDestination'> & {
     pricing: Record<string, ModelPrice>;
   };
 

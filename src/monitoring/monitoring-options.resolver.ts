@@ -1,4 +1,9 @@
-import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
+import type {
+  LogDestination,
+  LogLevelName,
+  MonitoringModuleOptions,
+  MonitoringOptions,
+} from './monitoring-options.interface';
 import { validateModelPrice } from './cost/pricing-table';
 
 /** Raised at startup when an option (or its environment variable) is invalid. */
@@ -57,6 +62,10 @@ function checkStr(field: string, value: unknown, pattern?: RegExp, hint?: string
   return value;
 }
 
+function optionalStr(field: string, value: unknown): string | undefined {
+  return value === undefined ? undefined : checkStr(field, value);
+}
+
 function checkUrl(field: string, value: unknown): string {
   const s = checkStr(field, value);
   try {
@@ -66,6 +75,66 @@ function checkUrl(field: string, value: unknown): string {
     throw new MonitoringOptionsError(field, `"${s}" is not an http(s) URL`);
   }
   return s.replace(/\/+$/, '');
+}
+
+const LOG_LEVELS: readonly LogLevelName[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+/** Loki label names (Prometheus data model); names starting with `__` are reserved. */
+const LOKI_LABEL_NAME = /^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function checkLogLevel(field: string, value: unknown): LogLevelName {
+  const v = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) {
+    throw new MonitoringOptionsError(field, `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return v as LogLevelName;
+}
+
+function envList(env: Env, name: string): string[] | undefined {
+  const raw = envStr(env, name);
+  return raw === undefined ? undefined : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function envLabels(env: Env, name: string, field: string): Record<string, string> | undefined {
+  const items = envList(env, name);
+  if (items === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new MonitoringOptionsError(field, `environment variable ${name} must look like "name=value,name=value"`);
+    labels[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+function checkLokiLabels(field: string, value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MonitoringOptionsError(field, 'must be an object of label names to string values');
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 10) throw new MonitoringOptionsError(field, 'must have at most 10 labels: ids belong in the log line');
+  for (const [name, v] of entries) {
+    if (!LOKI_LABEL_NAME.test(name)) throw new MonitoringOptionsError(`${field}.${name}`, 'is not a valid Loki label name');
+    if (name === 'app' || name === 'env') throw new MonitoringOptionsError(`${field}.${name}`, 'is set from appName / environment');
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200) {
+      throw new MonitoringOptionsError(`${field}.${name}`, 'must be a non-empty string of at most 200 characters');
+    }
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+function checkKeyList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string' || k.length === 0)) {
+    throw new MonitoringOptionsError(field, 'must be an array of non-empty strings');
+  }
+  return [...(value as string[])];
+}
+
+function checkDestination(field: string, value: unknown): LogDestination | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || typeof (value as LogDestination).write !== 'function') {
+    throw new MonitoringOptionsError(field, 'must be an object with a write(line) method');
+  }
+  return value as LogDestination;
 }
 
 function checkFn<T>(field: string, value: T | undefined): T | undefined {
@@ -133,6 +202,67 @@ export function resolveMonitoringOptions(
       options.lokiEnabled ?? envBool(env, 'LOKI_ENABLED', 'lokiEnabled') ?? lokiUrlFromEnv !== undefined,
     ),
     lokiUrl: checkUrl('lokiUrl', options.lokiUrl ?? lokiUrlFromEnv ?? 'http://localhost:3100'),
+    lokiTenantId: optionalStr('lokiTenantId', options.lokiTenantId ?? envStr(env, 'LOKI_TENANT_ID')),
+    lokiLabels: checkLokiLabels('lokiLabels', options.lokiLabels ?? envLabels(env, 'LOKI_LABELS', 'lokiLabels') ?? {}),
+    lokiBatchSize: checkInt(
+      'lokiBatchSize',
+      options.lokiBatchSize ?? envInt(env, 'LOKI_BATCH_SIZE', 'lokiBatchSize') ?? 1000,
+      1,
+      100_000,
+    ),
+    lokiBatchIntervalMs: checkInt(
+      'lokiBatchIntervalMs',
+      options.lokiBatchIntervalMs ?? envInt(env, 'LOKI_BATCH_INTERVAL_MS', 'lokiBatchIntervalMs') ?? 1000,
+      10,
+      600_000,
+    ),
+    lokiMaxBufferedLines: checkInt(
+      'lokiMaxBufferedLines',
+      options.lokiMaxBufferedLines ?? envInt(env, 'LOKI_MAX_BUFFERED_LINES', 'lokiMaxBufferedLines') ?? 10_000,
+      1,
+      10_000_000,
+    ),
+    lokiMaxRetries: checkInt(
+      'lokiMaxRetries',
+      options.lokiMaxRetries ?? envInt(env, 'LOKI_MAX_RETRIES', 'lokiMaxRetries') ?? 8,
+      0,
+      1000,
+    ),
+    lokiTimeoutMs: checkInt(
+      'lokiTimeoutMs',
+      options.lokiTimeoutMs ?? envInt(env, 'LOKI_TIMEOUT_MS', 'lokiTimeoutMs') ?? 5000,
+      1,
+      600_000,
+    ),
+    lokiShutdownTimeoutMs: checkInt(
+      'lokiShutdownTimeoutMs',
+      options.lokiShutdownTimeoutMs ?? envInt(env, 'LOKI_SHUTDOWN_TIMEOUT_MS', 'lokiShutdownTimeoutMs') ?? 5000,
+      0,
+      600_000,
+    ),
+    logLevel: checkLogLevel('logLevel', options.logLevel ?? envStr(env, 'LOG_LEVEL') ?? 'info'),
+    logPretty: checkBool('logPretty', options.logPretty ?? envBool(env, 'LOG_PRETTY', 'logPretty') ?? false),
+    logPrompts: checkBool('logPrompts', options.logPrompts ?? envBool(env, 'LOG_PROMPTS', 'logPrompts') ?? false),
+    logPromptMaxLength: checkInt(
+      'logPromptMaxLength',
+      options.logPromptMaxLength ?? envInt(env, 'LOG_PROMPT_MAX_LENGTH', 'logPromptMaxLength') ?? 1000,
+      1,
+      1_000_000,
+    ),
+    logRedactKeys: checkKeyList('logRedactKeys', options.logRedactKeys ?? envList(env, 'LOG_REDACT_KEYS') ?? []),
+    logDestination: checkDestination('logDestination', options.logDestination),
+    recentLogsBufferSize: checkInt(
+      'recentLogsBufferSize',
+      options.recentLogsBufferSize ?? envInt(env, 'RECENT_LOGS_BUFFER_SIZE', 'recentLogsBufferSize') ?? 1000,
+      0,
+      1_000_000,
+    ),
+    recentLogsFallbackToBuffer: checkBool(
+      'recentLogsFallbackToBuffer',
+      options.recentLogsFallbackToBuffer ??
+        envBool(env, 'RECENT_LOGS_FALLBACK_TO_BUFFER', 'recentLogsFallbackToBuffer') ??
+        false,
+    ),
     analyticsEnabled: checkBool(
       'analyticsEnabled',
       options.analyticsEnabled ?? envBool(env, 'ANALYTICS_ENABLED', 'analyticsEnabled') ?? true,

@@ -21,8 +21,12 @@ import { resolveMonitoringOptions } from './monitoring-options.resolver';
 import { createMonitoringProviders } from './monitoring.providers';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
+import { LogPipeline } from './logging/log-pipeline';
+import { nestjsPinoModule } from './logging/logging.providers';
+import { RecentLogsController } from './logging/recent-logs.controller';
+import { RequestLoggerMiddleware } from './logging/request-logger.middleware';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator];
+const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator, LogPipeline];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
@@ -80,11 +84,13 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     return {
       module: MonitoringModule,
       global: true,
-      imports: [...imports, ...metricsImports],
+      imports: [...imports, ...metricsImports, nestjsPinoModule()],
+      controllers: [RecentLogsController],
       providers: [
         ...optionProviders,
         ...createMonitoringProviders(),
         RequestTrackingMiddleware,
+        RequestLoggerMiddleware,
         { provide: APP_INTERCEPTOR, useClass: RouteCaptureInterceptor },
       ],
       exports: EXPORTS,
@@ -92,7 +98,11 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestTrackingMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    // The request logger goes first: the tracking tells a matched route from a 404 by comparing the
+    // request's last route with its own middleware route, so no middleware of this module follows it.
+    consumer
+      .apply(RequestLoggerMiddleware, RequestTrackingMiddleware)
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
   onModuleInit(): void {

@@ -5,6 +5,7 @@ import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
 import type { MonitoringSink } from './events/monitoring-sink.interface';
 import { MonitoringRuntime } from './instrumentation/monitoring-runtime';
+import { LOG_SINK_PROVIDER, LOGGING_PROVIDERS } from './logging/logging.providers';
 import { PrometheusMetricsSink } from './metrics/prometheus-metrics.sink';
 import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY, MONITORING_SINKS } from './monitoring.constants';
 import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
@@ -21,6 +22,7 @@ export const SINK_PROVIDERS: FactoryProvider<MonitoringSink | null>[] = [
     useFactory: (registry: Registry, options: MonitoringOptions, fanOut: EventFanOut) =>
       options.prometheusEnabled ? new PrometheusMetricsSink(registry, options, fanOut) : null,
   },
+  LOG_SINK_PROVIDER,
 ];
 
 /** Providers shared by `forRoot` and `forRootAsync`; only the source of the raw options differs. */
@@ -49,6 +51,7 @@ export function createMonitoringProviders(): Provider[] {
     // The fan-out exists before the sinks (the metrics sink reads its failure counts); sinks are
     // attached when the sink list resolves.
     { provide: EventFanOut, useFactory: () => new EventFanOut() },
+    ...LOGGING_PROVIDERS,
     ...SINK_PROVIDERS,
     {
       provide: MONITORING_SINKS,

@@ -8,7 +8,7 @@ import type { MonitoredRequest } from '../monitoring-options.interface';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Route label of requests that matched no route (404s), so raw paths never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -77,7 +77,7 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         durationMs: performance.now() - t0,
         context: snapshot(scope),
         method,
-        route: scope.route ?? (req.route !== middlewareRoute ? matchedRoute(req) : undefined) ?? UNMATCHED_ROUTE,
+        route: scope.route ?? this.routeWithoutController(req, res, middlewareRoute) ?? UNMATCHED_ROUTE,
         path,
         statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
         aborted,
@@ -91,6 +91,16 @@ export class RequestTrackingMiddleware implements NestMiddleware {
     res.once('finish', () => finish(false));
     res.once('close', () => finish(!res.writableFinished));
     storage.run(scope, next);
+  }
+
+  /**
+   * Route template of a request that finished before any controller interceptor ran: rejected by a
+   * guard (the controller's route is the last one Express matched), or unmatched (404: the last
+   * matched route is a middleware mount such as this one's, which is no route of the app).
+   */
+  private routeWithoutController(req: ExpressLikeRequest, res: ServerResponse, middlewareRoute: unknown): string | undefined {
+    if (res.statusCode === 404 || req.route === middlewareRoute) return undefined;
+    return matchedRoute(req);
   }
 }
 

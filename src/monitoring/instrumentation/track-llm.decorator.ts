@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { snapshot, storage } from '../context/monitoring-scope';
 import type { LlmCallEvent, TokenUsage } from '../events/monitoring-event';
-import { readModel, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
+import { readModel, readPrompt, readText, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
 import { className, describeError, extract, pick, type Extractor } from './identity';
 import { rollUpLlmCall } from './scope-roll-up';
 import { trackingDecorator } from './wrap-method';
@@ -41,10 +41,13 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
     let stream: StreamUsageAccumulator | undefined;
     let firstChunkMs: number | undefined;
     const readUsageOf = options.usage ?? runtime.options.usageExtractor;
+    // Prompt and completion text are read only when the application opted in to logging them.
+    const captureText = runtime.options.logPrompts;
+    const prompt = captureText ? readPrompt(args[0]) : undefined;
     return {
       onItem(item) {
         if (firstChunkMs === undefined) firstChunkMs = performance.now() - t0;
-        (stream ??= new StreamUsageAccumulator(false)).add(item);
+        (stream ??= new StreamUsageAccumulator(captureText)).add(item);
       },
       finish({ result, error, failed, streamed }) {
         const durationMs = performance.now() - t0;
@@ -80,6 +83,11 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
         if (firstChunkMs !== undefined) event.timeToFirstChunkMs = firstChunkMs;
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;
+        if (captureText) {
+          if (prompt !== undefined) event.prompt = prompt;
+          const completion = streamed ? stream?.completion : failed ? undefined : readText(result);
+          if (completion) event.completion = completion;
+        }
         rollUpLlmCall(scope, usage ? usage.inputTokens + usage.outputTokens : 0, costNanoCents ?? 0);
         runtime.fanOut.publish(event);
       },

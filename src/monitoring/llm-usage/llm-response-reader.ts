@@ -85,6 +85,39 @@ export function readText(response: unknown): string | undefined {
   return undefined;
 }
 
+/** Text of a message content: a string, or the text parts of a content array (images and tool parts skipped). */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (typeof part === 'string' ? part : isObj(part) && typeof part.text === 'string' ? part.text : ''))
+    .filter((t) => t.length > 0)
+    .join('\n');
+}
+
+/**
+ * Prompt text of an LLM request (for opt-in prompt capture), one `role: text` line per message:
+ * OpenAI Chat Completions `messages`, Responses API `instructions` + `input`, Anthropic `system` +
+ * `messages`, or a plain string argument.
+ */
+export function readPrompt(request: unknown): string | undefined {
+  if (typeof request === 'string') return request;
+  if (!isObj(request)) return undefined;
+  const lines: string[] = [];
+  const add = (role: unknown, content: unknown) => {
+    const text = contentText(content);
+    if (text) lines.push(`${typeof role === 'string' ? role : 'user'}: ${text}`);
+  };
+  if (request.system !== undefined) add('system', request.system);
+  if (request.instructions !== undefined) add('system', request.instructions);
+  for (const source of [request.messages, request.input]) {
+    if (typeof source === 'string') add('user', source);
+    else if (Array.isArray(source)) for (const m of source) if (isObj(m)) add(m.role, m.content);
+  }
+  if (typeof request.prompt === 'string') add('user', request.prompt);
+  return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
 /**
  * Accumulates usage, model and text over the events of a streamed response:
  * OpenAI chat chunks (usage on the final chunk when `stream_options.include_usage` is set),

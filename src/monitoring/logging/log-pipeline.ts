@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { Params as NestjsPinoParams } from 'nestjs-pino';
+import type { Options as HttpLoggerOptions } from 'pino-http';
+import pino, { stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { WELL_FORMED_REQUEST_ID } from '../instrumentation/request-tracking.middleware';
+import type { LogDestination, MonitoringOptions } from '../monitoring-options.interface';
+import { contextMixin } from './log-context';
+import { isoTimestamp } from './log-line-format';
+import type { LogLineOutput } from './log.sink';
+import { LokiLogStream } from './loki/loki-log.stream';
+import type { LokiShipperOptions } from './loki/loki-shipper';
+import { RecentLogBuffer } from './recent-log.buffer';
+import { redactSecrets, SecretKeyMatcher } from './secret-redaction';
+
+/** Keys serialized by pino serializers; their output is redacted by the serializer itself. */
+const SERIALIZED_KEYS: ReadonlySet<string> = new Set(['err', 'req', 'res']);
+
+/**
+ * pino-http's request-id binding is dropped from lines (a serializer returning undefined): the
+ * mixin already writes `request_id`, and a second copy of the key would make the JSON ambiguous.
+ */
+const PINO_HTTP_REQUEST_ID_KEY = 'monitoring_pino_http_request_id';
+
+/** Buffer cap of the asynchronous stdout writer: beyond it lines are dropped rather than held. */
+const STDOUT_MAX_BUFFER = 16 * 1024 * 1024;
+
+/** `"level":"info"` rather than pino's numbers, as Grafana and LogQL users expect. */
+const levelLabel = (label: string) => ({ level: label });
+
+/**
+ * Writes each line to every destination: the primary one (stdout, pretty stdout or the user's
+ * stream), the recent-logs buffer and Loki. A failing destination never reaches the caller.
+ * pino calls `write` for application lines; the hooks run first so that event lines queued
+ * earlier are written before them.
+ */
+class LineFanOut implements DestinationStream {
+  writeErrors = 0;
+  readonly hooks: (() => void)[] = [];
+
+  constructor(
+    private readonly primary: LogDestination,
+    private readonly recent: RecentLogBuffer | undefined,
+    private readonly loki: LokiLogStream | undefined,
+  ) {}
+
+  write(line: string): void {
+    for (const hook of this.hooks) hook();
+    this.writeLine(line);
+  }
+
+  writeLine(line: string): void {
+    try {
+      this.primary.write(line);
+    } catch {
+      this.writeErrors++;
+    }
+    if (this.recent !== undefined) this.recent.add(line);
+    if (this.loki !== undefined) this.loki.write(line);
+  }
+
+  /** Several lines in one write per destination: what makes queued event lines cheap to write. */
+  writeLines(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    if (lines.length === 1) return this.writeLine(lines[0]!);
+    const chunk = lines.join('');
+    try {
+      this.primary.write(chunk);
+    } catch {
+      this.writeErrors++;
+    }
+    if (this.recent !== undefined) for (const line of lines) this.recent.add(line);
+    if (this.loki !== undefined) this.loki.write(chunk);
+  }
+}
+
+/**
+ * Owns the module's log output: the application logger (used by nestjs-pino, so the app's Nest
+ * `Logger` calls land here), the output of the log sink's event lines, and where lines go
+ * (stdout, the recent-logs buffer, Loki through a worker-thread transport). Flushes and closes
+ * them on shutdown, and writes pending lines if the process exits without a shutdown.
+ */
+export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
+  /** Logger for application lines: context mixin and secret redaction on every object. */
+  readonly logger: Logger;
+  /** Secret-key matcher shared by the loggers and the sink. */
+  readonly secrets: SecretKeyMatcher;
+  /** In-memory recent lines, when `recentLogsBufferSize` > 0. */
+  readonly recent: RecentLogBuffer | undefined;
+  /** Loki transport, when Loki is enabled. */
+  readonly loki: LokiLogStream | undefined;
+
+  private readonly stdout: (pino.DestinationStream & { flushSync?: () => void }) | undefined;
+  private readonly fanOut: LineFanOut;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: MonitoringOptions) {
+    this.secrets = new SecretKeyMatcher(options.logRedactKeys);
+    this.recent =
+      options.recentLogsBufferSize > 0
+        ? new RecentLogBuffer(options.recentLogsBufferSize)
+        : undefined;
+    this.loki = options.lokiEnabled ? new LokiLogStream(lokiShipperOptions(options)) : undefined;
+
+    let primary: LogDestination | undefined = options.logDestination;
+    if (options.logPretty) primary = prettyDestination(primary);
+    if (primary === undefined) {
+      this.stdout = pino.destination({ dest: 1, sync: false, maxLength: STDOUT_MAX_BUFFER });
+      primary = this.stdout;
+    }
+    this.fanOut = new LineFanOut(primary, this.recent, this.loki);
+
+    const secrets = this.secrets;
+    const redacting =
+      <T>(serializer: (value: T) => unknown) =>
+      (value: T) =>
+        redactSecrets(serializer(value), secrets);
+    this.logger = pino(
+      {
+        level: options.logLevel,
+        timestamp: isoTimestamp,
+        mixin: contextMixin,
+        formatters: {
+          level: levelLabel,
+          log: (object) =>
+            redactSecrets(object, secrets, SERIALIZED_KEYS) as Record<string, unknown>,
+        },
+        serializers: {
+          err: redacting(stdSerializers.err),
+          req: redacting(stdSerializers.req),
+          res: redacting(stdSerializers.res),
+        },
+      },
+      this.fanOut,
+    );
+    process.once('exit', this.onExit);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.logger.isLevelEnabled(level);
+  }
+
+  writeLines(lines: readonly string[]): void {
+    this.fanOut.writeLines(lines);
+  }
+
+  beforeApplicationLine(flush: () => void): void {
+    this.fanOut.hooks.push(flush);
+  }
+
+  /** A process exiting without a shutdown (process.exit()) still gets its queued lines on stdout. */
+  private readonly onExit = () => {
+    this.flushQueued();
+    try {
+      this.stdout?.flushSync?.();
+    } catch {
+      // Nothing more can be done at exit.
+    }
+  };
+
+  private flushQueued(): void {
+    for (const hook of this.fanOut.hooks) {
+      try {
+        hook();
+      } catch {
+        // A failing hook must not stop the others.
+      }
+    }
+  }
+
+  /** Lines the primary destination refused (they still reached the buffer and Loki). */
+  get writeErrors(): number {
+    return this.fanOut.writeErrors;
+  }
+
+  /**
+   * nestjs-pino configuration. Its own middleware is not mounted (`forRoutes: []`): the module
+   * mounts `RequestLoggerMiddleware` instead, ahead of the request tracking, so that nestjs-pino's
+   * middleware route does not hide from the tracking which route the request matched.
+   */
+  nestjsPinoParams(): NestjsPinoParams {
+    return { forRoutes: [], pinoHttp: this.pinoHttpOptions() };
+  }
+
+  /**
+   * pino-http options: this module's logger, the request id the request tracking uses, and no
+   * access-log line of its own (the log sink writes the one `http_request` line per request).
+   */
+  pinoHttpOptions(): HttpLoggerOptions {
+    const secrets = this.secrets;
+    const redact = (value: unknown) => redactSecrets(value, secrets);
+    const header = this.options.requestIdHeader;
+    return {
+      logger: this.logger,
+      autoLogging: false,
+      quietReqLogger: true,
+      quietResLogger: true,
+      genReqId: (req: IncomingMessage) => adoptRequestId(req, header),
+      customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
+      // pino-http applies pino's standard serializers first, then these.
+      serializers: {
+        req: redact,
+        res: redact,
+        err: redact,
+        [PINO_HTTP_REQUEST_ID_KEY]: () => undefined,
+      },
+    };
+  }
+
+  /** Flushes stdout and pushes the last batch to Loki (bounded by `lokiShutdownTimeoutMs`). */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
+    process.removeListener('exit', this.onExit);
+    this.flushQueued();
+    if (this.loki) await this.loki.close(this.options.lokiShutdownTimeoutMs + 1000);
+    try {
+      this.stdout?.flushSync?.();
+    } catch {
+      // stdout may be a closed pipe at shutdown: nothing more can be done with the lines.
+    }
+  }
+}
+
+/**
+ * The request id, decided before the request tracking runs and handed to it: the incoming header
+ * when the tracking would keep it, else a new UUID written into that header, which the tracking
+ * then keeps (and echoes as `X-Request-Id`). pino-http's `req.id` and the id of every line and
+ * event are thus the same.
+ */
+function adoptRequestId(req: IncomingMessage, header: string): string {
+  const incoming = req.headers[header];
+  if (typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming)) return incoming;
+  const id = randomUUID();
+  req.headers[header] = id;
+  return id;
+}
+
+function lokiShipperOptions(options: MonitoringOptions): LokiShipperOptions {
+  return {
+    url: options.lokiUrl,
+    labels: { app: options.appName, env: options.environment, ...options.lokiLabels },
+    ...(options.lokiTenantId !== undefined ? { tenantId: options.lokiTenantId } : {}),
+    batchSize: options.lokiBatchSize,
+    batchIntervalMs: options.lokiBatchIntervalMs,
+    maxBufferedLines: options.lokiMaxBufferedLines,
+    maxRetries: options.lokiMaxRetries,
+    timeoutMs: options.lokiTimeoutMs,
+    shutdownTimeoutMs: options.lokiShutdownTimeoutMs,
+  };
+}
+
+/**
+ * pino-pretty in the main thread (development only), writing to the given destination or stdout.
+ * Falls back to JSON lines when pino-pretty is not installed.
+ */
+function prettyDestination(destination: LogDestination | undefined): LogDestination | undefined {
+  let build: ((options: Record<string, unknown>) => LogDestination) | undefined;
+  try {
+    build = require('pino-pretty') as (options: Record<string, unknown>) => LogDestination;
+  } catch {
+    process.emitWarning(
+      'logPretty is on but pino-pretty is not installed: writing JSON lines',
+      'MonitoringWarning',
+    );
+    return destination;
+  }
+  return build({
+    ...(destination ? { destination } : { destination: 1, sync: false }),
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    timestampKey: 'timestamp',
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    messageFormat: (log: Record<string, unknown>, messageKey: string) =>
+      String(log[messageKey] ?? log.event ?? ''),
+  });
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { pinoHttp, type HttpLogger } from 'pino-http';
+import { storage as nestjsPinoStorage, Store } from 'nestjs-pino/storage';
+import { MONITORING_OPTIONS } from '../monitoring.constants';
+import type { MonitoringOptions } from '../monitoring-options.interface';
+import { LogPipeline } from './log-pipeline';
+
+/**
+ * nestjs-pino's request middleware, mounted by `MonitoringModule` right before the request
+ * tracking: pino-http gives the request its id (`req.id`, the same id as the tracking's) and its
+ * logger (`req.log`), and nestjs-pino's request store is opened so that `PinoLogger` and
+ * `PinoLogger.assign()` work inside requests. It writes no line itself.
+ */
+@Injectable()
+export class RequestLoggerMiddleware implements NestMiddleware {
+  private readonly httpLogger: HttpLogger;
+
+  constructor(
+    @Inject(LogPipeline) pipeline: LogPipeline,
+    @Inject(MONITORING_OPTIONS) private readonly options: MonitoringOptions,
+  ) {
+    this.httpLogger = pinoHttp(pipeline.pinoHttpOptions());
+  }
+
+  use(
+    req: IncomingMessage & { originalUrl?: string; log?: Logger },
+    res: ServerResponse,
+    next: () => void,
+  ): void {
+    const options = this.options;
+    if (
+      options.prometheusEnabled &&
+      (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] === options.metricsPath
+    ) {
+      return next();
+    }
+    this.httpLogger(req, res);
+    nestjsPinoStorage.run(new Store(req.log as Logger), next);
+  }
+}
