@@ -68,6 +68,7 @@ export async function runLokiBufferBench(lines = 200_000): Promise<LokiBufferRes
   const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
 
   // pino-loki 2.6 with its defaults, except a short interval so that batches go out during the run.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { pinoLoki } = require('pino-loki') as {
     pinoLoki: (o: Record<string, unknown>) => Writable;
   };

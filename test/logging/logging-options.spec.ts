@@ -139,7 +139,7 @@ describe('logging options', () => {
   it.each(invalid)('reject a bad %s with an error naming it', (field, options, env, reason) => {
     let error: unknown;
     try {
-      resolveMonitoringOptions(options as never, env);
+      resolveMonitoringOptions(options, env);
     } catch (e) {
       error = e;
     }

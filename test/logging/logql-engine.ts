@@ -171,7 +171,7 @@ function stageOf(stage: SyntaxNode, text: (n: SyntaxNode) => string): Stage[] {
       const value = unquote(text(f.getChild('String')!));
       const op = text(filter!) as '|=' | '!=' | '|~' | '!~';
       if (op !== '|=' && op !== '!=' && op !== '|~' && op !== '!~')
-        throw new LogqlError(`unsupported line filter ${op}`);
+        throw new LogqlError(`unsupported line filter ${String(op)}`);
       let regex: RegExp | undefined;
       if (op === '|~' || op === '!~') {
         try {
@@ -274,6 +274,8 @@ function flatten(
       continue;
     }
     const label = name in streamLabels ? `${name}_extracted` : name;
+    // Objects were flattened above: what is left is a scalar.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     out[label] = value === null ? '' : String(value);
   }
 }

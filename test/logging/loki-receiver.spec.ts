@@ -27,7 +27,7 @@ describe('LokiReceiver (stand-in for Loki, following its documented HTTP API)', 
     const res = await fetch(
       `${receiver.url}/loki/api/v1/query_range?${new URLSearchParams(params).toString()}`,
     );
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests check the shape themselves
+     
     const body: any = res.headers.get('content-type')?.includes('json')
       ? await res.json()
       : await res.text();

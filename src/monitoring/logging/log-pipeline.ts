@@ -261,6 +261,8 @@ function lokiShipperOptions(options: MonitoringOptions): LokiShipperOptions {
 function prettyDestination(destination: LogDestination | undefined): LogDestination | undefined {
   let build: ((options: Record<string, unknown>) => LogDestination) | undefined;
   try {
+    // Optional dependency: loaded only when pretty-printing is asked for.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     build = require('pino-pretty') as (options: Record<string, unknown>) => LogDestination;
   } catch {
     process.emitWarning(
@@ -275,7 +277,9 @@ function prettyDestination(destination: LogDestination | undefined): LogDestinat
     timestampKey: 'timestamp',
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
-    messageFormat: (log: Record<string, unknown>, messageKey: string) =>
-      String(log[messageKey] ?? log.event ?? ''),
+    messageFormat: (log: Record<string, unknown>, messageKey: string) => {
+      const message = log[messageKey] ?? log.event;
+      return typeof message === 'string' ? message : JSON.stringify(message ?? '');
+    },
   });
 }

@@ -37,6 +37,6 @@ export class RequestLoggerMiddleware implements NestMiddleware {
       return next();
     }
     this.httpLogger(req, res);
-    nestjsPinoStorage.run(new Store(req.log as Logger), next);
+    nestjsPinoStorage.run(new Store(req.log), next);
   }
 }

@@ -35,7 +35,7 @@ export class LokiLogStream {
       target,
       options,
       ...(execArgv ? { worker: { execArgv } } : {}),
-    }) as unknown as ThreadStreamLike;
+    });
     this.stream.on(LOKI_STATS_EVENT, (stats: LokiShipperStats) => {
       this.latest = stats;
     });
@@ -44,7 +44,7 @@ export class LokiLogStream {
       this.open = false;
     });
     this.closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
-    this.closed.then(() => {
+    void this.closed.then(() => {
       this.open = false;
     });
   }
