@@ -10,7 +10,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
 import { RouteCaptureInterceptor } from './instrumentation/route-capture.interceptor';
@@ -22,7 +24,7 @@ import { createMonitoringProviders } from './monitoring.providers';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator];
+const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator, AnalyticsDatabase];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
@@ -80,7 +82,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     return {
       module: MonitoringModule,
       global: true,
-      imports: [...imports, ...metricsImports],
+      // ScheduleModule.forRoot() without options is the same module as a host app's own
+      // forRoot() call, so Nest registers it once.
+      imports: [...imports, ...metricsImports, ScheduleModule.forRoot()],
       providers: [
         ...optionProviders,
         ...createMonitoringProviders(),
