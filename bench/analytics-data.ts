@@ -7,8 +7,8 @@
 
 /** Latencies cycled through: every bucket bound, its neighbours, and values above the last one. */
 export const SAMPLE_LATENCIES_MS = [
-  0, 10, 50, 51, 100, 101, 249, 250, 251, 499, 500, 1000, 1001, 2499, 2500, 4999, 5000, 9999, 10000, 29999,
-  30000, 59999, 60000, 119999, 120000, 299999, 300000, 300001, 999999,
+  0, 10, 50, 51, 100, 101, 249, 250, 251, 499, 500, 1000, 1001, 2499, 2500, 4999, 5000, 9999, 10000,
+  29999, 30000, 59999, 60000, 119999, 120000, 299999, 300000, 300001, 999999,
 ];
 
 const LATENCIES = `(ARRAY[${SAMPLE_LATENCIES_MS.join(',')}])[1 + (i % ${SAMPLE_LATENCIES_MS.length})]`;

@@ -8,12 +8,17 @@ import {
 import { HourlyAggregator } from '../../src/monitoring/analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metrics';
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
-import { describeEachDatabase, provisionDatabase, type ProvisionedDatabase } from '../support/analytics-databases';
+import {
+  describeEachDatabase,
+  provisionDatabase,
+  type ProvisionedDatabase,
+} from '../support/analytics-databases';
 import { actualRollups, expectedRollups } from '../support/rollup-expectations';
 
 const HOUR = 3_600_000;
 const H0 = Math.floor(Date.now() / HOUR) * HOUR;
-const at = (hoursFromH0: number, minutes = 0) => new Date(H0 + hoursFromH0 * HOUR + minutes * 60_000);
+const at = (hoursFromH0: number, minutes = 0) =>
+  new Date(H0 + hoursFromH0 * HOUR + minutes * 60_000);
 
 const DATA_FROM = at(-100);
 const DATA_TO = at(-2);
@@ -27,7 +32,12 @@ async function generate(db: AnalyticsDatabase): Promise<void> {
   await ds.query(GENERATE_WORKFLOW_ANALYTICS_SQL, [DATA_FROM, DATA_TO, 2_000, 1]);
 }
 
-async function insertLateRows(db: AnalyticsDatabase, agentId: string, hour: Date, count: number): Promise<void> {
+async function insertLateRows(
+  db: AnalyticsDatabase,
+  agentId: string,
+  hour: Date,
+  count: number,
+): Promise<void> {
   await db.dataSource!.query(
     `INSERT INTO llm_usage (timestamp, agent_id, provider, model, prompt_tokens, completion_tokens, cost_cents, latency_ms, success)
      SELECT $1::timestamptz + i * interval '1 second', $2, 'openai', 'gpt-4o-mini', 100, 10, 0.0015, 120, true
@@ -59,12 +69,17 @@ async function rollupMismatches(db: AnalyticsDatabase, from: Date, to: Date): Pr
 
 async function expectRollupsMatchRaw(db: AnalyticsDatabase, from: Date, to: Date): Promise<void> {
   expect(await rollupMismatches(db, from, to)).toEqual([]);
-  const count = await db.dataSource!.query(`SELECT count(*)::int AS n FROM llm_usage_hourly WHERE hour >= $1 AND hour < $2`, [from, to]);
+  const count = await db.dataSource!.query(
+    `SELECT count(*)::int AS n FROM llm_usage_hourly WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  );
   expect(count[0].n).toBeGreaterThan(0);
 }
 
 async function state(db: AnalyticsDatabase): Promise<Date | null> {
-  const rows = await db.dataSource!.query(`SELECT last_closed_hour FROM analytics_aggregation_state`);
+  const rows = await db.dataSource!.query(
+    `SELECT last_closed_hour FROM analytics_aggregation_state`,
+  );
   return rows[0]?.last_closed_hour ?? null;
 }
 
@@ -81,7 +96,11 @@ describeEachDatabase('HourlyAggregator', (kind) => {
   };
   const aggregatorOn = (db: AnalyticsDatabase) => {
     registry = new Registry();
-    return new HourlyAggregator(db, { intervalSeconds: 3600, lookbackHours: 3, chunkHours: 6, now: () => clock }, new AnalyticsMetrics(registry, 'magure_'));
+    return new HourlyAggregator(
+      db,
+      { intervalSeconds: 3600, lookbackHours: 3, chunkHours: 6, now: () => clock },
+      new AnalyticsMetrics(registry, 'magure_'),
+    );
   };
 
   beforeAll(async () => {
@@ -102,7 +121,10 @@ describeEachDatabase('HourlyAggregator', (kind) => {
     expect(r1).toMatchObject({ status: 'completed', hoursAggregated: 100 + C1 });
     expect(await state(database)).toEqual(at(C1 - 1));
     await expectRollupsMatchRaw(database, DATA_FROM, at(C1));
-    const openHours = await database.dataSource!.query(`SELECT count(*)::int AS n FROM llm_usage_hourly WHERE hour >= $1`, [at(C1)]);
+    const openHours = await database.dataSource!.query(
+      `SELECT count(*)::int AS n FROM llm_usage_hourly WHERE hour >= $1`,
+      [at(C1)],
+    );
     expect(openHours).toEqual([{ n: 0 }]);
 
     // Rows written late: two hours back (inside the 3-hour look-back) and ten hours back (outside).
@@ -116,7 +138,9 @@ describeEachDatabase('HourlyAggregator', (kind) => {
       `SELECT hour, calls::int AS calls, cost_cents::text AS cost FROM llm_usage_hourly WHERE agent_id = 'late-agent'`,
     );
     expect(late).toEqual([{ hour: at(C1 - 2), calls: 40, cost: '0.060000000' }]);
-    const veryLate = await database.dataSource!.query(`SELECT count(*)::int AS n FROM llm_usage_hourly WHERE agent_id = 'very-late-agent'`);
+    const veryLate = await database.dataSource!.query(
+      `SELECT count(*)::int AS n FROM llm_usage_hourly WHERE agent_id = 'very-late-agent'`,
+    );
     expect(veryLate).toEqual([{ n: 0 }]);
 
     // Restart after 39 hours down: a new connection and aggregator catch up every missed hour.
@@ -126,7 +150,11 @@ describeEachDatabase('HourlyAggregator', (kind) => {
     clock = at(0, 5);
     const second = aggregatorOn(database);
     const r3 = await second.run();
-    expect(r3).toMatchObject({ status: 'completed', hoursAggregated: -(C1 + 1), lastClosedHour: at(-1) });
+    expect(r3).toMatchObject({
+      status: 'completed',
+      hoursAggregated: -(C1 + 1),
+      lastClosedHour: at(-1),
+    });
     await expectRollupsMatchRaw(database, at(C1 - 9), at(0));
 
     // Rows later than the look-back are counted once their hours are rebuilt explicitly.
@@ -142,9 +170,13 @@ describeEachDatabase('HourlyAggregator', (kind) => {
     expect(r4).toMatchObject({ status: 'completed', hoursAggregated: 3 });
     expect(await actualRollups(database.dataSource!, DATA_FROM, at(0))).toEqual(snapshot);
 
-    const metrics = await registry.getSingleMetricAsString('magure_analytics_aggregation_runs_total');
+    const metrics = await registry.getSingleMetricAsString(
+      'magure_analytics_aggregation_runs_total',
+    );
     expect(metrics).toContain('magure_analytics_aggregation_runs_total{result="completed"} 2');
-    const lastHour = await registry.getSingleMetricAsString('magure_analytics_aggregation_last_closed_hour_timestamp_seconds');
+    const lastHour = await registry.getSingleMetricAsString(
+      'magure_analytics_aggregation_last_closed_hour_timestamp_seconds',
+    );
     expect(lastHour).toContain(` ${at(-1).getTime() / 1000}`);
     await second.stop();
   });
@@ -159,8 +191,12 @@ describeEachDatabase('HourlyAggregator', (kind) => {
     );
     const aggregator = aggregatorOn(database);
     await aggregator.rebuild(hour, at(-2));
-    const [raw] = await database.dataSource!.query(`SELECT sum(cost_cents)::text AS s FROM llm_usage WHERE agent_id = 'exact-agent'`);
-    const [rollup] = await database.dataSource!.query(`SELECT sum(cost_cents)::text AS s FROM llm_usage_hourly WHERE agent_id = 'exact-agent'`);
+    const [raw] = await database.dataSource!.query(
+      `SELECT sum(cost_cents)::text AS s FROM llm_usage WHERE agent_id = 'exact-agent'`,
+    );
+    const [rollup] = await database.dataSource!.query(
+      `SELECT sum(cost_cents)::text AS s FROM llm_usage_hourly WHERE agent_id = 'exact-agent'`,
+    );
     expect(raw.s).toBe('15.000000000');
     expect(rollup.s).toBe('15.000000000');
   });

@@ -21,7 +21,12 @@ export async function provisionDatabase(kind: DatabaseKind): Promise<Provisioned
     return { kind, embeddedDatabaseDir: dir, cleanup: remove };
   }
   const server = await startPostgres();
-  return { kind, databaseUrl: server.url, embeddedDatabaseDir: IN_MEMORY_DATABASE, cleanup: () => server.stop() };
+  return {
+    kind,
+    databaseUrl: server.url,
+    embeddedDatabaseDir: IN_MEMORY_DATABASE,
+    cleanup: () => server.stop(),
+  };
 }
 
 /**

@@ -75,18 +75,26 @@ async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const unsupported = () => Promise.reject(new Error('stopServer/startServer need a server started by the tests (ownServer)'));
+  const unsupported = () =>
+    Promise.reject(
+      new Error('stopServer/startServer need a server started by the tests (ownServer)'),
+    );
   return {
     url: url.toString(),
     ownServer: false,
     stopServer: unsupported,
     startServer: unsupported,
-    stop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    stop: () =>
+      withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 
 async function startOwnServer(): Promise<TestPostgres> {
-  const reason = existsSync(join(POSTGRES_BIN, 'initdb')) ? undefined : `no ${join(POSTGRES_BIN, 'initdb')}`;
+  const reason = existsSync(join(POSTGRES_BIN, 'initdb'))
+    ? undefined
+    : `no ${join(POSTGRES_BIN, 'initdb')}`;
   if (reason) throw new Error(`cannot start PostgreSQL: ${reason}`);
   const dir = await mkdtemp(join(tmpdir(), 'mon-pgsrv-'));
   const asRoot = process.getuid?.() === 0;
@@ -99,10 +107,24 @@ async function startOwnServer(): Promise<TestPostgres> {
   const data = join(dir, 'data');
   const port = await freePort();
   const pg = (tool: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args]) : run(join(POSTGRES_BIN, tool), args);
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args])
+      : run(join(POSTGRES_BIN, tool), args);
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  const start = () => pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverOptions, 'start']);
+  const start = () =>
+    pg('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      serverOptions,
+      'start',
+    ]);
   const stopServer = () => pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   await start();
   let stopped = false;
@@ -137,7 +159,8 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
 async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const uid = Number((await run('id', ['-u', 'postgres'])).trim());
   const gid = Number((await run('id', ['-g', 'postgres'])).trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('user "postgres" not found');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('user "postgres" not found');
   return { uid, gid };
 }
 
@@ -163,7 +186,11 @@ function run(cmd: string, args: string[]): Promise<string> {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', reject);
     child.once('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim() || out.trim()}`)),
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim() || out.trim()}`),
+          ),
     );
   });
 }

@@ -1,5 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { latencyBucketIndex, LATENCY_BUCKET_COUNT } from '../../src/monitoring/analytics/latency-buckets';
+import {
+  latencyBucketIndex,
+  LATENCY_BUCKET_COUNT,
+} from '../../src/monitoring/analytics/latency-buckets';
 
 /**
  * An independent (JavaScript) computation of the hourly rollups from the raw rows, to compare
@@ -20,7 +23,12 @@ const hourOf = (d: Date) => new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS
 
 type Totals = Record<string, bigint | number | null | number[]>;
 
-function bump(map: Map<string, Totals>, key: string, init: () => Totals, apply: (t: Totals) => void): void {
+function bump(
+  map: Map<string, Totals>,
+  key: string,
+  init: () => Totals,
+  apply: (t: Totals) => void,
+): void {
   let t = map.get(key);
   if (!t) map.set(key, (t = init()));
   apply(t);
@@ -40,18 +48,42 @@ const bucket = (t: Totals, k: string, v: number | null) => {
 };
 
 /** Rollups of [from, to) as the aggregator should have built them, keyed by table then PK. */
-export async function expectedRollups(ds: DataSource, from: Date, to: Date): Promise<Record<string, Map<string, Totals>>> {
+export async function expectedRollups(
+  ds: DataSource,
+  from: Date,
+  to: Date,
+): Promise<Record<string, Map<string, Totals>>> {
   const llm = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT "timestamp", provider, model, agent_id, workflow_id, tenant_id, user_id, success, prompt_tokens, completion_tokens,
             cached_tokens, reasoning_tokens, cost_cents::text AS cost, latency_ms FROM llm_usage WHERE "timestamp" >= $1 AND "timestamp" < $2`,
     [from, to],
   )) {
-    const key = [hourOf(r.timestamp), r.provider, r.model, r.agent_id ?? '', r.workflow_id ?? '', r.tenant_id ?? '', r.user_id ?? ''].join('|');
+    const key = [
+      hourOf(r.timestamp),
+      r.provider,
+      r.model,
+      r.agent_id ?? '',
+      r.workflow_id ?? '',
+      r.tenant_id ?? '',
+      r.user_id ?? '',
+    ].join('|');
     bump(
       llm,
       key,
-      () => ({ calls: 0, failures: 0, prompt: 0, completion: 0, cached: 0, reasoning: 0, cost: 0n, unpriced: 0, latencySum: 0, latencyMax: null, buckets: buckets() }),
+      () => ({
+        calls: 0,
+        failures: 0,
+        prompt: 0,
+        completion: 0,
+        cached: 0,
+        reasoning: 0,
+        cost: 0n,
+        unpriced: 0,
+        latencySum: 0,
+        latencyMax: null,
+        buckets: buckets(),
+      }),
       (t) => {
         add(t, 'calls', 1);
         add(t, 'failures', r.success ? 0 : 1);
@@ -74,11 +106,27 @@ export async function expectedRollups(ds: DataSource, from: Date, to: Date): Pro
             tokens_used, cost_cents::text AS cost FROM agent_executions WHERE "timestamp" >= $1 AND "timestamp" < $2`,
     [from, to],
   )) {
-    const key = [hourOf(r.timestamp), r.agent_id, r.agent_type, r.workflow_id ?? '', r.tenant_id ?? ''].join('|');
+    const key = [
+      hourOf(r.timestamp),
+      r.agent_id,
+      r.agent_type,
+      r.workflow_id ?? '',
+      r.tenant_id ?? '',
+    ].join('|');
     bump(
       agents,
       key,
-      () => ({ executions: 0, failures: 0, latencySum: 0, latencyMax: null, buckets: buckets(), llmCalls: 0, toolCalls: 0, tokens: 0, cost: 0n }),
+      () => ({
+        executions: 0,
+        failures: 0,
+        latencySum: 0,
+        latencyMax: null,
+        buckets: buckets(),
+        llmCalls: 0,
+        toolCalls: 0,
+        tokens: 0,
+        cost: 0n,
+      }),
       (t) => {
         add(t, 'executions', 1);
         add(t, 'failures', r.success === false ? 1 : 0);
@@ -102,7 +150,17 @@ export async function expectedRollups(ds: DataSource, from: Date, to: Date): Pro
     bump(
       workflows,
       key,
-      () => ({ runs: 0, durationSum: 0, durationMax: null, buckets: buckets(), steps: 0, stepsFailed: 0, llmCalls: 0, tokens: 0, cost: 0n }),
+      () => ({
+        runs: 0,
+        durationSum: 0,
+        durationMax: null,
+        buckets: buckets(),
+        steps: 0,
+        stepsFailed: 0,
+        llmCalls: 0,
+        tokens: 0,
+        cost: 0n,
+      }),
       (t) => {
         add(t, 'runs', 1);
         add(t, 'durationSum', r.duration_ms);
@@ -116,38 +174,98 @@ export async function expectedRollups(ds: DataSource, from: Date, to: Date): Pro
       },
     );
   }
-  return { llm_usage_hourly: llm, agent_executions_hourly: agents, workflow_analytics_hourly: workflows };
+  return {
+    llm_usage_hourly: llm,
+    agent_executions_hourly: agents,
+    workflow_analytics_hourly: workflows,
+  };
 }
 
 /** The rollup rows of [from, to), in the shape of `expectedRollups`. */
-export async function actualRollups(ds: DataSource, from: Date, to: Date): Promise<Record<string, Map<string, Totals>>> {
+export async function actualRollups(
+  ds: DataSource,
+  from: Date,
+  to: Date,
+): Promise<Record<string, Map<string, Totals>>> {
   const n = (v: string | number | null) => (v === null ? null : Number(v));
   const arr = (v: Array<string | number>) => v.map(Number);
   const llm = new Map<string, Totals>();
-  for (const r of await ds.query(`SELECT *, cost_cents::text AS cost FROM llm_usage_hourly WHERE hour >= $1 AND hour < $2`, [from, to])) {
-    llm.set([new Date(r.hour).toISOString(), r.provider, r.model, r.agent_id, r.workflow_id, r.tenant_id, r.user_id].join('|'), {
-      calls: n(r.calls), failures: n(r.failures), prompt: n(r.prompt_tokens), completion: n(r.completion_tokens),
-      cached: n(r.cached_tokens), reasoning: n(r.reasoning_tokens), cost: toNanoCents(r.cost), unpriced: n(r.unpriced_calls),
-      latencySum: n(r.latency_ms_sum), latencyMax: n(r.latency_ms_max), buckets: arr(r.latency_ms_buckets),
-    });
+  for (const r of await ds.query(
+    `SELECT *, cost_cents::text AS cost FROM llm_usage_hourly WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  )) {
+    llm.set(
+      [
+        new Date(r.hour).toISOString(),
+        r.provider,
+        r.model,
+        r.agent_id,
+        r.workflow_id,
+        r.tenant_id,
+        r.user_id,
+      ].join('|'),
+      {
+        calls: n(r.calls),
+        failures: n(r.failures),
+        prompt: n(r.prompt_tokens),
+        completion: n(r.completion_tokens),
+        cached: n(r.cached_tokens),
+        reasoning: n(r.reasoning_tokens),
+        cost: toNanoCents(r.cost),
+        unpriced: n(r.unpriced_calls),
+        latencySum: n(r.latency_ms_sum),
+        latencyMax: n(r.latency_ms_max),
+        buckets: arr(r.latency_ms_buckets),
+      },
+    );
   }
   const agents = new Map<string, Totals>();
-  for (const r of await ds.query(`SELECT *, cost_cents::text AS cost FROM agent_executions_hourly WHERE hour >= $1 AND hour < $2`, [from, to])) {
-    agents.set([new Date(r.hour).toISOString(), r.agent_id, r.agent_type, r.workflow_id, r.tenant_id].join('|'), {
-      executions: n(r.executions), failures: n(r.failures), latencySum: n(r.latency_ms_sum), latencyMax: n(r.latency_ms_max),
-      buckets: arr(r.latency_ms_buckets), llmCalls: n(r.llm_calls), toolCalls: n(r.tool_calls), tokens: n(r.tokens_used),
-      cost: toNanoCents(r.cost),
-    });
+  for (const r of await ds.query(
+    `SELECT *, cost_cents::text AS cost FROM agent_executions_hourly WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  )) {
+    agents.set(
+      [new Date(r.hour).toISOString(), r.agent_id, r.agent_type, r.workflow_id, r.tenant_id].join(
+        '|',
+      ),
+      {
+        executions: n(r.executions),
+        failures: n(r.failures),
+        latencySum: n(r.latency_ms_sum),
+        latencyMax: n(r.latency_ms_max),
+        buckets: arr(r.latency_ms_buckets),
+        llmCalls: n(r.llm_calls),
+        toolCalls: n(r.tool_calls),
+        tokens: n(r.tokens_used),
+        cost: toNanoCents(r.cost),
+      },
+    );
   }
   const workflows = new Map<string, Totals>();
-  for (const r of await ds.query(`SELECT *, cost_cents::text AS cost FROM workflow_analytics_hourly WHERE hour >= $1 AND hour < $2`, [from, to])) {
-    workflows.set([new Date(r.hour).toISOString(), r.workflow_id, r.status, r.tenant_id].join('|'), {
-      runs: n(r.runs), durationSum: n(r.duration_ms_sum), durationMax: n(r.duration_ms_max), buckets: arr(r.duration_ms_buckets),
-      steps: n(r.steps_executed), stepsFailed: n(r.steps_failed), llmCalls: n(r.llm_calls), tokens: n(r.tokens_used),
-      cost: toNanoCents(r.cost),
-    });
+  for (const r of await ds.query(
+    `SELECT *, cost_cents::text AS cost FROM workflow_analytics_hourly WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  )) {
+    workflows.set(
+      [new Date(r.hour).toISOString(), r.workflow_id, r.status, r.tenant_id].join('|'),
+      {
+        runs: n(r.runs),
+        durationSum: n(r.duration_ms_sum),
+        durationMax: n(r.duration_ms_max),
+        buckets: arr(r.duration_ms_buckets),
+        steps: n(r.steps_executed),
+        stepsFailed: n(r.steps_failed),
+        llmCalls: n(r.llm_calls),
+        tokens: n(r.tokens_used),
+        cost: toNanoCents(r.cost),
+      },
+    );
   }
-  return { llm_usage_hourly: llm, agent_executions_hourly: agents, workflow_analytics_hourly: workflows };
+  return {
+    llm_usage_hourly: llm,
+    agent_executions_hourly: agents,
+    workflow_analytics_hourly: workflows,
+  };
 }
 
 /** Sorted entries, for a readable `toEqual` diff. */

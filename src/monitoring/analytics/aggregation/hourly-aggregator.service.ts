@@ -78,7 +78,8 @@ export class HourlyAggregator {
     this.timer.unref();
     if (this.scheduler) {
       let name = AGGREGATION_INTERVAL_NAME;
-      for (let i = 2; this.scheduler.doesExist('interval', name); i++) name = `${AGGREGATION_INTERVAL_NAME}-${i}`;
+      for (let i = 2; this.scheduler.doesExist('interval', name); i++)
+        name = `${AGGREGATION_INTERVAL_NAME}-${i}`;
       this.scheduler.addInterval(name, this.timer);
       this.intervalName = name;
     }
@@ -118,7 +119,7 @@ export class HourlyAggregator {
     let broken = false;
     try {
       let hours = 0;
-      for (let a = start; a < end; ) {
+      for (let a = start; a < end;) {
         const b = new Date(Math.min(a.getTime() + this.chunkMs, end.getTime()));
         await client.query('BEGIN');
         try {
@@ -164,7 +165,8 @@ export class HourlyAggregator {
         if (chunk.done) break;
         from = chunk.next;
       }
-      if (lastClosedHour) this.metrics.aggregationLastClosedHour.set(lastClosedHour.getTime() / 1000);
+      if (lastClosedHour)
+        this.metrics.aggregationLastClosedHour.set(lastClosedHour.getTime() / 1000);
       this.metrics.aggregationRuns.inc({ result: 'completed' });
       if (this.failing) this.logger.log('analytics aggregation recovered');
       this.failing = false;
@@ -173,7 +175,10 @@ export class HourlyAggregator {
       const err = error instanceof Error ? error : new Error(String(error));
       broken = true;
       this.metrics.aggregationRuns.inc({ result: 'failed' });
-      if (!this.failing) this.logger.warn(`analytics aggregation failed (${errorMessage(err)}); retried on the next run`);
+      if (!this.failing)
+        this.logger.warn(
+          `analytics aggregation failed (${errorMessage(err)}); retried on the next run`,
+        );
       this.failing = true;
       return { status: 'failed', hoursAggregated: hours, lastClosedHour, error: err };
     } finally {
@@ -192,17 +197,19 @@ export class HourlyAggregator {
   ): Promise<'locked' | { hours: number; lastClosedHour: Date | null; done: boolean; next: Date }> {
     await client.query('BEGIN');
     try {
-      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS "locked"', [
-        AGGREGATION_LOCK_KEY,
-      ]);
+      const lock = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS "locked"',
+        [AGGREGATION_LOCK_KEY],
+      );
       if (!lock.rows[0]?.locked) {
         await client.query('ROLLBACK');
         return 'locked';
       }
       // The database's clock decides which hours are closed: replicas' clocks may disagree.
-      const now = await client.query<{ hour: Date }>(`SELECT date_trunc('hour', COALESCE($1::timestamptz, now()), 'UTC') AS "hour"`, [
-        this.settings.now?.() ?? null,
-      ]);
+      const now = await client.query<{ hour: Date }>(
+        `SELECT date_trunc('hour', COALESCE($1::timestamptz, now()), 'UTC') AS "hour"`,
+        [this.settings.now?.() ?? null],
+      );
       const closedUntil = now.rows[0]!.hour;
       await client.query(
         `INSERT INTO "analytics_aggregation_state" ("name", "last_closed_hour", "updated_at")
@@ -215,7 +222,9 @@ export class HourlyAggregator {
       );
       const last = state.rows[0]?.last ?? null;
       if (from === undefined) {
-        const lookbackStart = new Date(closedUntil.getTime() - this.settings.lookbackHours * HOUR_MS);
+        const lookbackStart = new Date(
+          closedUntil.getTime() - this.settings.lookbackHours * HOUR_MS,
+        );
         if (last) {
           const catchUpStart = new Date(last.getTime() + HOUR_MS);
           from = catchUpStart < lookbackStart ? catchUpStart : lookbackStart;

@@ -2,7 +2,11 @@
 export type AnalyticsTable = 'llm_usage' | 'agent_executions' | 'workflow_analytics';
 
 /** Every raw table, in flush order. */
-export const ANALYTICS_TABLES: readonly AnalyticsTable[] = ['llm_usage', 'agent_executions', 'workflow_analytics'];
+export const ANALYTICS_TABLES: readonly AnalyticsTable[] = [
+  'llm_usage',
+  'agent_executions',
+  'workflow_analytics',
+];
 
 /** A column written by the ingest and the PostgreSQL array type its values are sent as. */
 interface ColumnSpec {
