@@ -73,3 +73,25 @@ export const GENERATE_WORKFLOW_ANALYTICS_SQL = `
     CASE WHEN i % 5 = 0 THEN NULL ELSE 'tenant-' || (i % 2) END
   FROM (SELECT i, $1::timestamptz + ($2::timestamptz - $1::timestamptz) * ((i - $4::bigint)::float8 / $3::bigint) AS t
         FROM generate_series($4::bigint, $4::bigint + $3::bigint - 1) AS i) AS g`;
+
+/**
+ * llm_usage rows for the report benchmark, with the key cardinality of a mid-sized installation:
+ * 40 users in 4 tenants, 6 agents (3 of them inside 3 workflows), 4 models, so at most 480
+ * rollup rows per hour. Same parameters as `GENERATE_LLM_USAGE_SQL`.
+ */
+export const GENERATE_LLM_USAGE_REPORT_SQL = `
+  INSERT INTO llm_usage (timestamp, request_id, agent_id, workflow_id, provider, model,
+    prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_cents, latency_ms, success, user_id, tenant_id)
+  SELECT $1::timestamptz + ($2::timestamptz - $1::timestamptz) * ((i - $4::bigint)::float8 / $3::bigint),
+    'req-' || i,
+    'agent-' || (i % 6),
+    CASE WHEN i % 6 < 3 THEN 'workflow-' || (i % 6) ELSE NULL END,
+    CASE WHEN (i / 40) % 4 = 3 THEN 'anthropic' ELSE 'openai' END,
+    (ARRAY['gpt-4o-mini', 'gpt-4o', 'o1-preview', 'claude-3-5-sonnet'])[1 + (i / 40) % 4],
+    (i * 37) % 4000, (i * 11) % 900, (i * 3) % 200, 0,
+    CASE WHEN i % 101 = 0 THEN NULL ELSE ((i * 7919) % 10000000)::numeric / 1000000000 END,
+    ${LATENCIES},
+    i % 53 <> 0,
+    'user-' || (i % 40),
+    'tenant-' || ((i % 40) % 4)
+  FROM generate_series($4::bigint, $4::bigint + $3::bigint - 1) AS i`;

@@ -16,7 +16,8 @@ import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metri
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
 import { ANALYTICS_MIGRATIONS_TABLE } from '../../src/monitoring/analytics/database/analytics-migrations';
 import { createAnalyticsApp, waitFor } from '../support/analytics-app';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../support/postgres-server';
+import { startPostgres, type TestPostgres } from '../support/postgres-server';
+import { describeWithPostgres } from '../support/analytics-databases';
 import { actualRollups, expectedRollups } from '../support/rollup-expectations';
 
 const HOUR = 3_600_000;
@@ -124,9 +125,12 @@ describeWithPostgres('hourly aggregation with several replicas on one database',
       apps = await Promise.all([createAnalyticsApp(options), createAnalyticsApp(options)]);
       const [first, second] = apps.map((app) => app.get(AnalyticsDatabase));
       const migrations = await first!.dataSource!.query(
-        `SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}"`,
+        `SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}" ORDER BY id`,
       );
-      expect(migrations).toEqual([{ name: 'AnalyticsSchema1796000000000' }]);
+      expect(migrations).toEqual([
+        { name: 'AnalyticsSchema1796000000000' },
+        { name: 'AnalyticsModelRollup1796000000001' },
+      ]);
 
       // Both apps already ran their startup aggregation on the empty tables: rows of the last two
       // closed hours are inside the 3-hour look-back window even if the hour turns meanwhile.

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { Client } from 'pg';
 import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
 import { createAnalyticsApp, waitFor } from '../support/analytics-app';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../support/postgres-server';
+import { startPostgres, type TestPostgres } from '../support/postgres-server';
+import { describeWithPostgres } from '../support/analytics-databases';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /** Sends GET /work/chat (one LLM call each) back to back until stopped; counts the answers. */

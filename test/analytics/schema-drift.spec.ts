@@ -12,6 +12,7 @@ const TABLES = [
   'analytics_aggregation_state',
   'llm_usage',
   'llm_usage_hourly',
+  'llm_usage_hourly_by_model',
   'workflow_analytics',
   'workflow_analytics_hourly',
 ];
@@ -47,14 +48,18 @@ describeEachDatabase('analytics migrations', (kind) => {
 
   it('are recorded in their own table, so the host app`s migrations table is untouched', async () => {
     const applied = await database.dataSource!.query(
-      `SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}"`,
+      `SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}" ORDER BY id`,
     );
-    expect(applied).toEqual([{ name: 'AnalyticsSchema1796000000000' }]);
+    expect(applied).toEqual([
+      { name: 'AnalyticsSchema1796000000000' },
+      { name: 'AnalyticsModelRollup1796000000001' },
+    ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);
   });
 
   it('revert to an empty schema and apply again', async () => {
     const source = database.dataSource!;
+    await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     const left = await source.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,

@@ -36,38 +36,17 @@ export function postgresUnavailableReason(): string | undefined {
 }
 
 /**
- * `describe` for tests that need a real PostgreSQL. When none can be provided the block is skipped
- * with a printed reason, except under CI=true where the missing server is a failure.
- */
-export function describeWithPostgres(name: string, body: () => void): void {
-  const reason = postgresUnavailableReason();
-  if (reason && process.env.CI !== 'true') {
-    // eslint-disable-next-line no-console
-    console.warn(`skipping "${name}": ${reason}`);
-    describe.skip(name, body);
-    return;
-  }
-  describe(name, () => {
-    if (reason) {
-      it('has a PostgreSQL server (required when CI=true)', () => {
-        throw new Error(reason);
-      });
-      return;
-    }
-    body();
-  });
-}
-
-/**
  * A fresh database on a real PostgreSQL server. With `TEST_DATABASE_URL` a new database is
  * created on that server (and dropped by `stop()`), unless `ownServer` is requested; otherwise a
  * PostgreSQL 15 server is initialised in a temp directory and started on a free port (as user
  * `postgres` when running as root).
  */
-export async function startPostgres(options: { ownServer?: boolean } = {}): Promise<TestPostgres> {
+export async function startPostgres(
+  options: { ownServer?: boolean; durable?: boolean } = {},
+): Promise<TestPostgres> {
   const shared = process.env.TEST_DATABASE_URL;
   if (shared && !options.ownServer) return createDatabaseOn(shared);
-  return startOwnServer();
+  return startOwnServer(options.durable ?? false);
 }
 
 async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
@@ -91,7 +70,8 @@ async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
   };
 }
 
-async function startOwnServer(): Promise<TestPostgres> {
+/** `durable`: keep PostgreSQL's default fsync / synchronous_commit (benchmarks); tests turn them off. */
+async function startOwnServer(durable: boolean): Promise<TestPostgres> {
   const reason = existsSync(join(POSTGRES_BIN, 'initdb'))
     ? undefined
     : `no ${join(POSTGRES_BIN, 'initdb')}`;
@@ -111,7 +91,8 @@ async function startOwnServer(): Promise<TestPostgres> {
       ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args])
       : run(join(POSTGRES_BIN, tool), args);
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const fast = durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}`;
   const start = () =>
     pg('pg_ctl', [
       '-D',

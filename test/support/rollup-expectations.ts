@@ -100,6 +100,45 @@ export async function expectedRollups(
       },
     );
   }
+  // The by-model rollup is the same sums over fewer keys: fold the full-key totals.
+  const byModel = new Map<string, Totals>();
+  for (const [key, t] of llm) {
+    const [hour, provider, model] = key.split('|');
+    bump(
+      byModel,
+      [hour, provider, model].join('|'),
+      () => ({
+        calls: 0,
+        failures: 0,
+        prompt: 0,
+        completion: 0,
+        cached: 0,
+        reasoning: 0,
+        cost: 0n,
+        unpriced: 0,
+        latencySum: 0,
+        latencyMax: null,
+        buckets: buckets(),
+      }),
+      (m) => {
+        for (const k of [
+          'calls',
+          'failures',
+          'prompt',
+          'completion',
+          'cached',
+          'reasoning',
+          'cost',
+          'unpriced',
+          'latencySum',
+        ]) {
+          add(m, k, t[k] as number | bigint);
+        }
+        max(m, 'latencyMax', t.latencyMax as number | null);
+        (t.buckets as number[]).forEach((c, b) => ((m.buckets as number[])[b]! += c));
+      },
+    );
+  }
   const agents = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT "timestamp", agent_id, agent_type, workflow_id, tenant_id, success, latency_ms, llm_calls_count, tool_calls_count,
@@ -176,6 +215,7 @@ export async function expectedRollups(
   }
   return {
     llm_usage_hourly: llm,
+    llm_usage_hourly_by_model: byModel,
     agent_executions_hourly: agents,
     workflow_analytics_hourly: workflows,
   };
@@ -218,6 +258,25 @@ export async function actualRollups(
         buckets: arr(r.latency_ms_buckets),
       },
     );
+  }
+  const byModel = new Map<string, Totals>();
+  for (const r of await ds.query(
+    `SELECT *, cost_cents::text AS cost FROM llm_usage_hourly_by_model WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  )) {
+    byModel.set([new Date(r.hour).toISOString(), r.provider, r.model].join('|'), {
+      calls: n(r.calls),
+      failures: n(r.failures),
+      prompt: n(r.prompt_tokens),
+      completion: n(r.completion_tokens),
+      cached: n(r.cached_tokens),
+      reasoning: n(r.reasoning_tokens),
+      cost: toNanoCents(r.cost),
+      unpriced: n(r.unpriced_calls),
+      latencySum: n(r.latency_ms_sum),
+      latencyMax: n(r.latency_ms_max),
+      buckets: arr(r.latency_ms_buckets),
+    });
   }
   const agents = new Map<string, Totals>();
   for (const r of await ds.query(
@@ -263,6 +322,7 @@ export async function actualRollups(
   }
   return {
     llm_usage_hourly: llm,
+    llm_usage_hourly_by_model: byModel,
     agent_executions_hourly: agents,
     workflow_analytics_hourly: workflows,
   };
