@@ -158,7 +158,7 @@ describe('batch INSERT', () => {
     expect(sql).toMatch(/^INSERT INTO "workflow_analytics" \("id", "workflow_id", /);
     expect(sql).toContain('SELECT * FROM unnest($1::uuid[], $2::text[]');
     expect(sql).toContain(`$${TABLE_COLUMNS.workflow_analytics.length}::jsonb[]`);
-    expect(sql).toMatch(/ON CONFLICT \("id"\) DO NOTHING$/);
+    expect(sql).toMatch(/ON CONFLICT DO NOTHING$/);
     const arrays = columnArrays('llm_usage', [
       ['a', 1],
       ['b', 2],

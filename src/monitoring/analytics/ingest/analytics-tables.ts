@@ -92,8 +92,10 @@ const insertSql = new Map<AnalyticsTable, string>();
 /**
  * The batch INSERT of a table: one array parameter per column, expanded with `unnest`, so a batch
  * of any size binds as many parameters as the table has columns (far below PostgreSQL's 65,535
- * limit) and PostgreSQL parses one short statement. `ON CONFLICT (id) DO NOTHING` makes a retried
- * batch idempotent when the first attempt committed but its acknowledgement was lost.
+ * limit) and PostgreSQL parses one short statement. `ON CONFLICT DO NOTHING` makes a retried
+ * batch idempotent when the first attempt committed but its acknowledgement was lost (rows carry
+ * their ids). It names no conflict target so that it also works on tables partitioned by month,
+ * whose primary key must include the time column (see docs/analytics.md).
  */
 export function batchInsertSql(table: AnalyticsTable): string {
   let sql = insertSql.get(table);
@@ -101,7 +103,7 @@ export function batchInsertSql(table: AnalyticsTable): string {
     const columns = TABLE_COLUMNS[table];
     const names = columns.map((c) => `"${c.name}"`).join(', ');
     const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
-    sql = `INSERT INTO "${table}" (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT ("id") DO NOTHING`;
+    sql = `INSERT INTO "${table}" (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT DO NOTHING`;
     insertSql.set(table, sql);
   }
   return sql;
