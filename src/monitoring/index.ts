@@ -30,3 +30,23 @@ export {
 export { CostCalculator, type CostCalculatorOptions, type PriceSource } from './cost/cost-calculator';
 export { DEFAULT_PRICING, type ModelPrice } from './cost/pricing-table';
 export { readUsage, StreamUsageAccumulator } from './llm-usage/llm-response-reader';
+export { AnalyticsDatabase, type AnalyticsDatabaseSettings, type PoolStats } from './analytics/database/analytics-database';
+export { HourlyAggregator, type AggregationResult } from './analytics/aggregation/hourly-aggregator.service';
+export {
+  LATENCY_BUCKETS_MS,
+  LATENCY_BUCKET_COUNT,
+  latencyBucketIndex,
+  sumLatencyBuckets,
+  quantileFromLatencyBuckets,
+} from './analytics/latency-buckets';
+export {
+  ANALYTICS_ENTITIES,
+  LlmUsage,
+  AgentExecution,
+  WorkflowAnalytics,
+  LlmUsageHourly,
+  LlmUsageHourlyByModel,
+  AgentExecutionHourly,
+  WorkflowAnalyticsHourly,
+  AnalyticsAggregationState,
+} from './analytics/entities';

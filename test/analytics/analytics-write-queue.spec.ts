@@ -173,7 +173,12 @@ describeEachDatabase('AnalyticsWriteQueue', (kind) => {
       kind: 'llm_call',
       startedAt: new Date(Number.NaN),
       durationMs: Number.POSITIVE_INFINITY,
-      context: { agentId: 'a\u0000b', tenantId: 'x'.repeat(100_000) },
+      context: {
+        agentId: 'a\u0000b',
+        tenantId: 'x'.repeat(100_000),
+        requestId: 'NULL',
+        userId: 'q"uo\\te {x},y ünï 😀',
+      },
       success: true,
       provider: 'openai',
       model: 'gpt\u0000-4o',
@@ -186,13 +191,19 @@ describeEachDatabase('AnalyticsWriteQueue', (kind) => {
       },
       costNanoCents: Number.NaN,
       streamed: false,
-      attributes: { note: 'nul\u0000inside', big: 10n as unknown as number, id: randomUUID() },
+      attributes: {
+        note: 'nul\u0000inside',
+        big: 10n as unknown as number,
+        id: randomUUID(),
+        s: 'x"y\\z{}',
+      },
     })!;
     queue.enqueue(mapped.table, mapped.row);
     expect(await queue.flush()).toBe(true);
     const [row] = await database.dataSource!.query(
-      `SELECT agent_id, length(tenant_id) AS tenant_length, model, prompt_tokens, completion_tokens, cost_cents, attributes->>'note' AS note,
-              attributes->>'big' AS big FROM llm_usage WHERE agent_id = 'ab'`,
+      `SELECT agent_id, length(tenant_id) AS tenant_length, model, prompt_tokens, completion_tokens, cost_cents,
+              attributes->>'note' AS note, attributes->>'big' AS big, attributes->>'s' AS s, request_id, user_id
+       FROM llm_usage WHERE agent_id = 'ab'`,
     );
     expect(row).toEqual({
       agent_id: 'ab',
@@ -203,6 +214,9 @@ describeEachDatabase('AnalyticsWriteQueue', (kind) => {
       cost_cents: null,
       note: 'nulinside',
       big: '10',
+      s: 'x"y\\z{}',
+      request_id: 'NULL',
+      user_id: 'q"uo\\te {x},y ünï 😀',
     });
   });
 });

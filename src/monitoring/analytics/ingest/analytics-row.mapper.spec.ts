@@ -159,12 +159,28 @@ describe('batch INSERT', () => {
     expect(sql).toContain('SELECT * FROM unnest($1::uuid[], $2::text[]');
     expect(sql).toContain(`$${TABLE_COLUMNS.workflow_analytics.length}::jsonb[]`);
     expect(sql).toMatch(/ON CONFLICT DO NOTHING$/);
-    const arrays = columnArrays('llm_usage', [
-      ['a', 1],
-      ['b', 2],
+    const row = (id: string, text: string | null, n: number | null, b: boolean): unknown[] => {
+      const r = new Array<unknown>(TABLE_COLUMNS.workflow_analytics.length).fill(null);
+      r[0] = id;
+      r[1] = text;
+      r[4] = n;
+      return Object.assign(r, { 16: b ? '{"ok":true}' : null });
+    };
+    const arrays = columnArrays('workflow_analytics', [
+      row('0190c5f0-0000-7000-8000-000000000001', 'plain', 12, true),
+      row(
+        '0190c5f0-0000-7000-8000-000000000002',
+        'quote " and \\ backslash, comma {brace} NULL',
+        null,
+        false,
+      ),
     ]);
-    expect(arrays).toHaveLength(TABLE_COLUMNS.llm_usage.length);
-    expect(arrays[0]).toEqual(['a', 'b']);
-    expect(arrays[1]).toEqual([1, 2]);
+    expect(arrays).toHaveLength(TABLE_COLUMNS.workflow_analytics.length);
+    expect(arrays[0]).toBe(
+      '{0190c5f0-0000-7000-8000-000000000001,0190c5f0-0000-7000-8000-000000000002}',
+    );
+    expect(arrays[1]).toBe('{"plain","quote \\" and \\\\ backslash, comma {brace} NULL"}');
+    expect(arrays[4]).toBe('{12,NULL}');
+    expect(arrays[16]).toBe('{"{\\"ok\\":true}",NULL}');
   });
 });

@@ -109,14 +109,29 @@ export function batchInsertSql(table: AnalyticsTable): string {
   return sql;
 }
 
-/** Turns row tuples into one array per column, the parameters of `batchInsertSql`. */
-export function columnArrays(table: AnalyticsTable, rows: readonly AnalyticsRow[]): unknown[][] {
-  const width = TABLE_COLUMNS[table].length;
-  const arrays: unknown[][] = [];
-  for (let c = 0; c < width; c++) arrays.push(new Array<unknown>(rows.length));
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let c = 0; c < width; c++) arrays[c]![r] = row[c];
+/** Types whose values never need quoting in an array literal (digits, hex, ISO times). */
+const BARE_TYPES = new Set<ColumnSpec['type']>(['uuid', 'timestamptz', 'int4', 'numeric']);
+const QUOTE_NEEDED = /["\\]/g;
+
+/**
+ * One PostgreSQL array literal per column (`{1,2,NULL}`, `{"a","b\"c"}`), the parameters of
+ * `batchInsertSql`. Built here rather than by `pg` (which would quote and escape every element
+ * through its generic path): it is a large part of the flusher's CPU time.
+ */
+export function columnArrays(table: AnalyticsTable, rows: readonly AnalyticsRow[]): string[] {
+  const columns = TABLE_COLUMNS[table];
+  const literals: string[] = [];
+  const parts = new Array<string>(rows.length);
+  for (let c = 0; c < columns.length; c++) {
+    const type = columns[c]!.type;
+    for (let r = 0; r < rows.length; r++) {
+      const value = rows[r]![c];
+      if (value === null || value === undefined) parts[r] = 'NULL';
+      else if (type === 'bool') parts[r] = value ? 't' : 'f';
+      else if (BARE_TYPES.has(type)) parts[r] = String(value);
+      else parts[r] = `"${String(value).replace(QUOTE_NEEDED, '\\$&')}"`;
+    }
+    literals.push(`{${parts.join(',')}}`);
   }
-  return arrays;
+  return literals;
 }
