@@ -12,6 +12,7 @@ import {
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HourlyAggregator } from './analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
@@ -24,7 +25,15 @@ import { createMonitoringProviders } from './monitoring.providers';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator, AnalyticsDatabase];
+const EXPORTS = [
+  MONITORING_OPTIONS,
+  MONITORING_REGISTRY,
+  MonitoringRuntime,
+  EventFanOut,
+  CostCalculator,
+  AnalyticsDatabase,
+  HourlyAggregator,
+];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
