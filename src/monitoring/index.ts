@@ -36,3 +36,23 @@ export { LOG_EVENT_NAMES } from './logging/log.sink';
 export { ANALYTICS_API_PREFIX } from './logging/recent-logs.controller';
 export type { RecentLogEntry, RecentLogsResponse } from './logging/recent-logs.service';
 export { REDACTED } from './logging/secret-redaction';
+export { AnalyticsDatabase, type AnalyticsDatabaseSettings, type PoolStats } from './analytics/database/analytics-database';
+export { HourlyAggregator, type AggregationResult } from './analytics/aggregation/hourly-aggregator.service';
+export {
+  LATENCY_BUCKETS_MS,
+  LATENCY_BUCKET_COUNT,
+  latencyBucketIndex,
+  sumLatencyBuckets,
+  quantileFromLatencyBuckets,
+} from './analytics/latency-buckets';
+export {
+  ANALYTICS_ENTITIES,
+  LlmUsage,
+  AgentExecution,
+  WorkflowAnalytics,
+  LlmUsageHourly,
+  LlmUsageHourlyByModel,
+  AgentExecutionHourly,
+  WorkflowAnalyticsHourly,
+  AnalyticsAggregationState,
+} from './analytics/entities';

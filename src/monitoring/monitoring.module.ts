@@ -10,7 +10,10 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HourlyAggregator } from './analytics/aggregation/hourly-aggregator.service';
+import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
 import { RouteCaptureInterceptor } from './instrumentation/route-capture.interceptor';
@@ -26,7 +29,16 @@ import { nestjsPinoModule } from './logging/logging.providers';
 import { RecentLogsController } from './logging/recent-logs.controller';
 import { RequestLoggerMiddleware } from './logging/request-logger.middleware';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator, LogPipeline];
+const EXPORTS = [
+  MONITORING_OPTIONS,
+  MONITORING_REGISTRY,
+  MonitoringRuntime,
+  EventFanOut,
+  CostCalculator,
+  LogPipeline,
+  AnalyticsDatabase,
+  HourlyAggregator,
+];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
@@ -84,7 +96,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     return {
       module: MonitoringModule,
       global: true,
-      imports: [...imports, ...metricsImports, nestjsPinoModule()],
+      // ScheduleModule.forRoot() without options is the same module as a host app's own
+      // forRoot() call, so Nest registers it once.
+      imports: [...imports, ...metricsImports, nestjsPinoModule(), ScheduleModule.forRoot()],
       controllers: [RecentLogsController],
       providers: [
         ...optionProviders,

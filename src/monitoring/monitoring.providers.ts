@@ -7,6 +7,7 @@ import type { MonitoringSink } from './events/monitoring-sink.interface';
 import { MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { LOG_SINK_PROVIDER, LOGGING_PROVIDERS } from './logging/logging.providers';
 import { PrometheusMetricsSink } from './metrics/prometheus-metrics.sink';
+import { ANALYTICS_SINK_PROVIDER, createAnalyticsProviders } from './analytics/analytics.providers';
 import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY, MONITORING_SINKS } from './monitoring.constants';
 import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
 import { resolveMonitoringOptions } from './monitoring-options.resolver';
@@ -23,6 +24,7 @@ export const SINK_PROVIDERS: FactoryProvider<MonitoringSink | null>[] = [
       options.prometheusEnabled ? new PrometheusMetricsSink(registry, options, fanOut) : null,
   },
   LOG_SINK_PROVIDER,
+  ANALYTICS_SINK_PROVIDER,
 ];
 
 /** Providers shared by `forRoot` and `forRootAsync`; only the source of the raw options differs. */
@@ -52,6 +54,7 @@ export function createMonitoringProviders(): Provider[] {
     // attached when the sink list resolves.
     { provide: EventFanOut, useFactory: () => new EventFanOut() },
     ...LOGGING_PROVIDERS,
+    ...createAnalyticsProviders(),
     ...SINK_PROVIDERS,
     {
       provide: MONITORING_SINKS,

@@ -2,8 +2,8 @@ import { Client } from 'pg';
 import {
   mustRunServices,
   postgresUnavailableReason,
-  startPostgresServer,
-  type PostgresServer,
+  startPostgres,
+  type TestPostgres,
 } from '../support/postgres-server';
 import { ANALYTICS_ROWS, createAnalyticsTables, FIXTURE_VALUES } from './support/analytics-fixture';
 import {
@@ -46,15 +46,15 @@ function intervalFor(range: TimeRange, panelInterval: string | undefined): strin
 }
 
 describePg('Dashboard SQL panels against PostgreSQL 15 with generated analytics rows', () => {
-  let server: PostgresServer;
+  let server: TestPostgres;
   let client: Client;
   let schemaSource: string;
   const now = new Date();
 
   beforeAll(async () => {
-    server = await startPostgresServer({ database: 'analytics' });
-    schemaSource = await createAnalyticsTables(server.connectionString);
-    client = new Client({ connectionString: server.connectionString });
+    server = await startPostgres();
+    schemaSource = await createAnalyticsTables(server.url);
+    client = new Client({ connectionString: server.url });
     await client.connect();
     await client.query(ANALYTICS_ROWS);
   }, 60_000);

@@ -1,153 +1,128 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 
-const run = promisify(execFile);
+/** Directory of the PostgreSQL 15 server binaries (Debian layout). */
+export const POSTGRES_BIN = process.env.POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
 
-/** A PostgreSQL database for one test suite. */
-export interface PostgresServer {
-  /** `postgres://` URL of a database that belongs to this server handle alone. */
-  readonly connectionString: string;
-  /** Where it came from: a server this process started, or TEST_DATABASE_URL. */
-  readonly source: 'local-server' | 'TEST_DATABASE_URL';
-  /** Stops the server (or drops the database created inside TEST_DATABASE_URL) and removes its files. */
+/** A PostgreSQL database for one test file. */
+export interface TestPostgres {
+  /** Connection URL of a database nobody else uses. */
+  url: string;
+  /** Drops the database / stops and deletes the server. */
   stop(): Promise<void>;
-}
-
-/** Options of {@link startPostgresServer}. */
-export interface StartPostgresOptions {
-  /** Folder with initdb / pg_ctl / postgres. Default: env PG_BIN, else /usr/lib/postgresql/15/bin. */
-  binDir?: string;
-  /** Name of the database to create. Default `test`. */
-  database?: string;
-}
-
-/** Folder of the PostgreSQL server binaries used when TEST_DATABASE_URL is not set. */
-export function postgresBinDir(binDir?: string): string {
-  return binDir ?? process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+  /** Stops the server (`pg_ctl stop -m fast`), for outage tests. Only on a server started here. */
+  stopServer(): Promise<void>;
+  /** Starts the stopped server again on the same port. Only on a server started here. */
+  startServer(): Promise<void>;
+  /** True when the server was started by this helper (so it can be stopped and started). */
+  readonly ownServer: boolean;
 }
 
 /**
- * Why {@link startPostgresServer} cannot work here, or undefined when it can. Suites use it to
- * skip outside CI only; under CI=true they must start (and fail) instead.
+ * Why a real PostgreSQL cannot be provided here, or undefined when it can: `TEST_DATABASE_URL`
+ * is set, or the server binaries are installed.
  */
-export function postgresUnavailableReason(binDir?: string): string | undefined {
+export function postgresUnavailableReason(): string | undefined {
   if (process.env.TEST_DATABASE_URL) return undefined;
-  const dir = postgresBinDir(binDir);
-  for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
-    if (!existsSync(join(dir, tool)))
-      return `${join(dir, tool)} not found (install postgresql-15, or set TEST_DATABASE_URL)`;
+  if (!existsSync(join(POSTGRES_BIN, 'initdb')) || !existsSync(join(POSTGRES_BIN, 'pg_ctl'))) {
+    return `PostgreSQL server binaries not found in ${POSTGRES_BIN} (apt-get install postgresql-15) and TEST_DATABASE_URL is not set`;
   }
-  if (userInfo().uid === 0 && !hasUser('postgres'))
-    return 'running as root and there is no "postgres" user to run the server as';
   return undefined;
 }
 
-/** True when the suite must fail rather than skip when a service is missing. */
-export function mustRunServices(): boolean {
-  return process.env.CI === 'true' || process.env.CI === '1';
+/**
+ * A fresh database on a real PostgreSQL server. With `TEST_DATABASE_URL` a new database is
+ * created on that server (and dropped by `stop()`), unless `ownServer` is requested; otherwise a
+ * PostgreSQL 15 server is initialised in a temp directory and started on a free port (as user
+ * `postgres` when running as root).
+ */
+export async function startPostgres(
+  options: { ownServer?: boolean; durable?: boolean } = {},
+): Promise<TestPostgres> {
+  const shared = process.env.TEST_DATABASE_URL;
+  if (shared && !options.ownServer) return createDatabaseOn(shared);
+  return startOwnServer(options.durable ?? false);
 }
 
-/**
- * Starts a throw-away PostgreSQL: with TEST_DATABASE_URL, a fresh database inside that server;
- * otherwise a private server (initdb in a temp folder, a free port on 127.0.0.1, fsync off). The
- * server refuses to run as root, so as root it runs as the `postgres` user through runuser.
- */
-export async function startPostgresServer(
-  options: StartPostgresOptions = {},
-): Promise<PostgresServer> {
-  const database = options.database ?? 'test';
-  const external = process.env.TEST_DATABASE_URL;
-  if (external) return createDatabaseIn(external, database);
+async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
+  const name = `monitoring_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const unsupported = () =>
+    Promise.reject(
+      new Error('stopServer/startServer need a server started by the tests (ownServer)'),
+    );
+  return {
+    url: url.toString(),
+    ownServer: false,
+    stopServer: unsupported,
+    startServer: unsupported,
+    stop: () =>
+      withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => undefined,
+      ),
+  };
+}
 
-  const bin = postgresBinDir(options.binDir);
-  const unavailable = postgresUnavailableReason(options.binDir);
-  if (unavailable) throw new Error(`Cannot start PostgreSQL: ${unavailable}`);
-
-  const asRoot = userInfo().uid === 0;
-  const root = mkdtempSync(join(tmpdir(), 'pg-test-'));
-  const dataDir = join(root, 'data');
-  const logFile = join(root, 'server.log');
-  if (asRoot) chownSync(root, uidOf('postgres'), gidOf('postgres'));
-  const as = (cmd: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
-
-  let started = false;
-  try {
-    await as(join(bin, 'initdb'), [
+/** `durable`: keep PostgreSQL's default fsync / synchronous_commit (benchmarks); tests turn them off. */
+async function startOwnServer(durable: boolean): Promise<TestPostgres> {
+  const reason = existsSync(join(POSTGRES_BIN, 'initdb'))
+    ? undefined
+    : `no ${join(POSTGRES_BIN, 'initdb')}`;
+  if (reason) throw new Error(`cannot start PostgreSQL: ${reason}`);
+  const dir = await mkdtemp(join(tmpdir(), 'mon-pgsrv-'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // initdb refuses to run as root: the cluster belongs to `postgres`.
+    const { uid, gid } = await postgresIds();
+    await chown(dir, uid, gid);
+  }
+  await chmod(dir, 0o700);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const pg = (tool: string, args: string[]) =>
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args])
+      : run(join(POSTGRES_BIN, tool), args);
+  await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const fast = durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}`;
+  const start = () =>
+    pg('pg_ctl', [
       '-D',
-      dataDir,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '-E',
-      'UTF8',
-      '--locale=C',
-      '--no-sync',
-    ]);
-    const port = await freePort();
-    const serverOptions = [
-      `-p ${port}`,
-      `-k ${root}`,
-      "-c listen_addresses='127.0.0.1'",
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-    ].join(' ');
-    await as(join(bin, 'pg_ctl'), [
-      '-D',
-      dataDir,
+      data,
       '-l',
-      logFile,
-      '-o',
-      serverOptions,
+      join(dir, 'server.log'),
       '-w',
       '-t',
-      '30',
+      '60',
+      '-o',
+      serverOptions,
       'start',
     ]);
-    started = true;
-    const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    await withClient(admin, (c) => c.query(`CREATE DATABASE ${ident(database)}`));
-    return {
-      connectionString: `postgres://postgres@127.0.0.1:${port}/${database}`,
-      source: 'local-server',
-      async stop() {
-        await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(
-          () => undefined,
-        );
-        rmSync(root, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
-    if (started)
-      await as(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(
-        () => undefined,
-      );
-    rmSync(root, { recursive: true, force: true });
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `Cannot start PostgreSQL from ${bin}: ${message}${log ? `\nserver log:\n${log}` : ''}`,
-    );
-  }
-}
-
-async function createDatabaseIn(url: string, prefix: string): Promise<PostgresServer> {
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await withClient(url, (c) => c.query(`CREATE DATABASE ${ident(name)}`));
-  const target = new URL(url);
-  target.pathname = `/${name}`;
+  const stopServer = () => pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  await start();
+  let stopped = false;
   return {
-    connectionString: target.toString(),
-    source: 'TEST_DATABASE_URL',
-    async stop() {
-      await withClient(url, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    ownServer: true,
+    stopServer: async () => {
+      await stopServer();
+    },
+    startServer: async () => {
+      await start();
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -162,33 +137,46 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
   }
 }
 
-function ident(name: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`Unsafe database name "${name}"`);
-  return `"${name}"`;
+async function postgresIds(): Promise<{ uid: number; gid: number }> {
+  const uid = Number((await run('id', ['-u', 'postgres'])).trim());
+  const gid = Number((await run('id', ['-g', 'postgres'])).trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('user "postgres" not found');
+  return { uid, gid };
 }
 
-function hasUser(name: string): boolean {
-  return spawnSync('id', ['-u', name]).status === 0;
-}
-
-function uidOf(name: string): number {
-  return Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
-}
-
-function gidOf(name: string): number {
-  return Number(spawnSync('id', ['-g', name], { encoding: 'utf8' }).stdout.trim());
-}
-
-/** A TCP port free on 127.0.0.1 at the time of the call. */
+/** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.unref();
-    server.on('error', reject);
+    server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
   });
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim() || out.trim()}`),
+          ),
+    );
+  });
+}
+
+/** True when the suite must fail rather than skip when a service is missing. */
+export function mustRunServices(): boolean {
+  return process.env.CI === 'true' || process.env.CI === '1';
 }
