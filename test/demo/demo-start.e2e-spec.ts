@@ -15,7 +15,7 @@ describe('the demo monolith as `npm start` runs it', () => {
   let output = '';
 
   beforeAll(async () => {
-    const build = await run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+    const build = await run('npm', ['run', '--silent', 'build']);
     expect({ code: build.code, out: build.stdout + build.stderr }).toEqual({ code: 0, out: '' });
     dataDir = mkdtempSync(join(tmpdir(), 'demo-data-'));
   }, 120_000);
@@ -56,6 +56,6 @@ describe('the demo monolith as `npm start` runs it', () => {
     child.kill('SIGTERM');
     // Nest runs its shutdown hooks, then re-raises the signal so the process ends as killed by it.
     expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(output).not.toMatch(/ERROR|Unhandled|uncaught/i);
+    expect(output).not.toMatch(/Unhandled|uncaught|unavailable|ExceptionsHandler/i);
   }, 120_000);
 });
