@@ -1,17 +1,41 @@
 import { cpus } from 'node:os';
+import { benchAllSinks } from './all-sinks.bench';
+import { benchAnalyticsIngest, benchAnalyticsQueueMemory, benchAnalyticsReport } from './analytics.bench';
 import { benchHttpMiddleware, benchPassThrough, benchTrackedLlmCall } from './core.bench';
+import { runLoggingBench } from './logging.bench';
 
-/** Runs every benchmark and prints medians. Figures vary between machines: compare ratios. */
+/**
+ * Runs every benchmark and prints medians. Figures vary between machines: compare the ratios
+ * printed within one run. BENCH_ONLY=core,logging,analytics,api picks sections; BENCH_ROWS sets the
+ * size of the generated analytics tables (default 10 million).
+ */
 async function main() {
-   
-  console.log(`node ${process.version}, ${cpus().length} cores\n\n== core: decorators and HTTP middleware ==`);
-  await benchTrackedLlmCall();
-  await benchPassThrough();
-  await benchHttpMiddleware();
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  const on = (section: string) => !only || only.includes(section);
+  console.log(`node ${process.version}, ${cpus().length} cores`);
+  if (on('core')) {
+    console.log('\n== core: decorators and HTTP middleware ==');
+    await benchTrackedLlmCall();
+    await benchPassThrough();
+    await benchHttpMiddleware();
+    await benchAllSinks();
+  }
+  if (on('logging')) {
+    console.log('\n== logging: one event line vs the peer stack ==');
+    await runLoggingBench();
+  }
+  if (on('analytics')) {
+    console.log('\n== analytics: write-behind ingest and rollup reports (PostgreSQL 15) ==');
+    await benchAnalyticsQueueMemory();
+    await benchAnalyticsIngest();
+    await benchAnalyticsReport();
+  }
 }
 
-main().catch((error: unknown) => {
-   
-  console.error(error);
-  process.exitCode = 1;
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

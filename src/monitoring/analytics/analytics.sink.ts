@@ -1,11 +1,19 @@
 import type { MonitoringEvent } from '../events/monitoring-event';
 import type { MonitoringSink } from '../events/monitoring-sink.interface';
 import type { AnalyticsWriteQueue } from './ingest/analytics-write-queue';
-import { mapEventToRow } from './ingest/analytics-row.mapper';
+import type { AnalyticsTable } from './ingest/analytics-tables';
+
+/** The raw table of each stored event kind (tool calls and HTTP requests are not stored). */
+const TABLE_OF: Partial<Record<MonitoringEvent['kind'], AnalyticsTable>> = {
+  llm_call: 'llm_usage',
+  agent_execution: 'agent_executions',
+  workflow_run: 'workflow_analytics',
+};
 
 /**
- * Sends LLM calls, agent executions and workflow runs to PostgreSQL. It only maps the event to a
- * row and hands it to the write-behind queue: nothing here waits for the database. Rollups are
+ * Sends LLM calls, agent executions and workflow runs to PostgreSQL. It only hands the event to
+ * the write-behind queue, which turns it into a row when it flushes: nothing here waits for the
+ * database, and nothing is serialised on the caller's stack. Rollups are
  * not its concern (the hourly aggregator builds them from the raw rows).
  */
 export class AnalyticsSink implements MonitoringSink {
@@ -14,7 +22,8 @@ export class AnalyticsSink implements MonitoringSink {
   constructor(private readonly queue: AnalyticsWriteQueue) {}
 
   record(event: MonitoringEvent): void {
-    const mapped = mapEventToRow(event);
-    if (mapped) this.queue.enqueue(mapped.table, mapped.row);
+    const table = TABLE_OF[event.kind];
+    // The row is built by the flusher, off the caller's stack.
+    if (table !== undefined) this.queue.enqueue(table, event);
   }
 }

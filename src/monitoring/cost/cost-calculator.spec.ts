@@ -72,3 +72,17 @@ describe('CostCalculator', () => {
     expect(withCatalogue.costNanoCents('acme', 'acme-unknown-2', usage(10, 10))).toBeNull();
   });
 });
+
+describe('formatNanoCentsAsCents', () => {
+  it.each([
+    [0, '0'],
+    [1, '0.000000001'],
+    [1_500_000, '0.0015'],
+    [15_000_000_000, '15'],
+    [123_456_789_012, '123.456789012'],
+    [-2_500_000_000, '-2.5'],
+    [Number.MAX_SAFE_INTEGER, '9007199.254740991'],
+  ])('formats %d nano-cents as "%s" cents', (nano, text) => {
+    expect(formatNanoCentsAsCents(nano)).toBe(text);
+  });
+});

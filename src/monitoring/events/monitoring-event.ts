@@ -137,6 +137,15 @@ export function nanoCentsToCents(nanoCents: number): number {
 
 /** Formats nano-cents as an exact decimal string of cents (`'0.0015'`), for NUMERIC columns. */
 export function formatNanoCentsAsCents(nanoCents: number): string {
+  const n = Math.round(nanoCents);
+  if (Number.isSafeInteger(n)) {
+    const abs = Math.abs(n);
+    const whole = Math.floor(abs / NANO_CENTS_PER_CENT);
+    const rest = abs - whole * NANO_CENTS_PER_CENT;
+    let frac = rest === 0 ? '' : String(rest).padStart(9, '0');
+    while (frac.endsWith('0')) frac = frac.slice(0, -1);
+    return `${n < 0 ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+  }
   const negative = nanoCents < 0;
   const abs = BigInt(Math.round(Math.abs(nanoCents)));
   const whole = abs / 1_000_000_000n;

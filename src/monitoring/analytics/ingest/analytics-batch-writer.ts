@@ -26,6 +26,12 @@ export class PgBatchWriter implements AnalyticsBatchWriter {
   async insert(table: AnalyticsTable, rows: readonly AnalyticsRow[]): Promise<number> {
     const client: PoolClient = await this.database.connect();
     let broken: Error | undefined;
+    // pg emits a connection failure as an 'error' event as well as rejecting the query; while the
+    // client is checked out the pool does not listen, and an unheard 'error' would crash the app.
+    const onConnectionError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onConnectionError);
     try {
       // `query_timeout` is honoured per query by pg's Client, though missing from its typings.
       const query: QueryConfig & { query_timeout: number } = {
@@ -42,6 +48,7 @@ export class PgBatchWriter implements AnalyticsBatchWriter {
         broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(broken);
     }
   }

@@ -3,6 +3,14 @@ import type { AnalyticsMetrics } from '../analytics.metrics';
 import { errorMessage } from '../database/analytics-database';
 import { isRejectedRowsError, type AnalyticsBatchWriter } from './analytics-batch-writer';
 import { ANALYTICS_TABLES, type AnalyticsRow, type AnalyticsTable } from './analytics-tables';
+import type { MonitoringEvent } from '../../events/monitoring-event';
+import { mapEventToRow } from './analytics-row.mapper';
+
+/**
+ * A queued entry: a row, or the event it will be made from. Events are mapped to rows by the
+ * flusher, off the caller's stack, once (so a retried batch keeps its row ids).
+ */
+export type QueuedRow = AnalyticsRow | MonitoringEvent;
 
 /** Settings of the write-behind queue. */
 export interface AnalyticsWriteQueueSettings {
@@ -33,7 +41,7 @@ export interface DrainResult {
  */
 export class AnalyticsWriteQueue {
   private readonly logger = new Logger('MonitoringAnalytics');
-  private readonly pending = new Map<AnalyticsTable, AnalyticsRow[]>(
+  private readonly pending = new Map<AnalyticsTable, QueuedRow[]>(
     ANALYTICS_TABLES.map((t) => [t, []]),
   );
   private size = 0;
@@ -72,7 +80,7 @@ export class AnalyticsWriteQueue {
    * Queues a row and returns at once. Returns false (and counts the row as dropped) when the queue
    * is full or closed.
    */
-  enqueue(table: AnalyticsTable, row: AnalyticsRow): boolean {
+  enqueue(table: AnalyticsTable, row: QueuedRow): boolean {
     if (this.closed || this.size >= this.settings.capacity) {
       this.drop(
         table,
@@ -177,7 +185,8 @@ export class AnalyticsWriteQueue {
         const left = quota.get(table)!;
         if (left === 0) continue;
         const rows = this.pending.get(table)!;
-        const batch = rows.slice(0, Math.min(left, this.settings.batchSize));
+        const take = this.materialize(table, rows, Math.min(left, this.settings.batchSize));
+        const batch = rows.slice(0, take) as AnalyticsRow[];
         if (batch.length === 0) {
           quota.set(table, 0);
           continue;
@@ -210,6 +219,36 @@ export class AnalyticsWriteQueue {
       }
     }
     return true;
+  }
+
+  /**
+   * Maps the first `count` entries of `rows` that are still events to rows, in place. An event that
+   * cannot be mapped is removed and counted as dropped. Returns how many entries are now ready.
+   */
+  private materialize(table: AnalyticsTable, rows: QueuedRow[], count: number): number {
+    let i = 0;
+    while (i < count && i < rows.length) {
+      const entry = rows[i]!;
+      if (Array.isArray(entry)) {
+        i++;
+        continue;
+      }
+      let mapped: AnalyticsRow | undefined;
+      try {
+        mapped = mapEventToRow(entry as MonitoringEvent)?.row;
+      } catch (error) {
+        this.logger.warn(`an analytics event could not be mapped to a row: ${errorMessage(error)}`);
+      }
+      if (mapped) {
+        rows[i] = mapped;
+        i++;
+      } else {
+        rows.splice(i, 1);
+        this.size--;
+        this.drop(table, 1, 'an event could not be mapped to a row');
+      }
+    }
+    return Math.min(count, rows.length);
   }
 
   /** Inserts a batch; splits it to isolate and drop rows the database rejects as invalid. */
