@@ -138,7 +138,7 @@ describeWithPostgres('analytics during a database outage', () => {
     }
     const before = await countRows(pg.url);
     await waitFor('the queue to drain once connected', async () =>
-      app!.get(AnalyticsWriteQueue).depth === 0 ? true : undefined,
+      app.get(AnalyticsWriteQueue).depth === 0 ? true : undefined,
     );
     expect((await countRows(pg.url)) - before).toBe(20);
     await app.close();

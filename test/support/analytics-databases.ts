@@ -45,7 +45,7 @@ export function describeEachDatabase(name: string, body: (kind: DatabaseKind) =>
 export function describeWithPostgres(name: string, body: () => void): void {
   const reason = postgresUnavailableReason();
   if (reason && process.env.CI !== 'true') {
-    // eslint-disable-next-line no-console
+     
     console.warn(`skipping "${name}": ${reason}`);
     describe.skip(name, body);
     return;

@@ -135,7 +135,7 @@ function isoTime(date: Date): string {
 function text(value: string | undefined | null): string | null {
   if (value === undefined || value === null) return null;
   let s = String(value);
-  if (s.includes('\u0000')) s = s.replace(/\u0000/g, '');
+  if (s.includes('\u0000')) s = s.replaceAll('\u0000', '');
   return s.length > MAX_TEXT_LENGTH ? s.slice(0, MAX_TEXT_LENGTH) : s;
 }
 
@@ -154,7 +154,7 @@ function json(value: Record<string, unknown> | undefined): string | null {
   let serialised: string | undefined;
   try {
     serialised = JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === 'string') return v.includes('\u0000') ? v.replace(/\u0000/g, '') : v;
+      if (typeof v === 'string') return v.includes('\u0000') ? v.replaceAll('\u0000', '') : v;
       if (typeof v === 'bigint') return v.toString();
       return v;
     });

@@ -128,7 +128,10 @@ export function columnArrays(table: AnalyticsTable, rows: readonly AnalyticsRow[
       const value = rows[r]![c];
       if (value === null || value === undefined) parts[r] = 'NULL';
       else if (type === 'bool') parts[r] = value ? 't' : 'f';
+      // Row values are scalars (numbers, strings, booleans) built by the row mapper.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       else if (BARE_TYPES.has(type)) parts[r] = String(value);
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       else parts[r] = `"${String(value).replace(QUOTE_NEEDED, '\\$&')}"`;
     }
     literals.push(`{${parts.join(',')}}`);
