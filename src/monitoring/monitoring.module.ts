@@ -3,6 +3,7 @@ import {
   Inject,
   Module,
   RequestMethod,
+  UseGuards,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
@@ -21,8 +22,23 @@ import { resolveMonitoringOptions } from './monitoring-options.resolver';
 import { createMonitoringProviders } from './monitoring.providers';
 import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
+import {
+  createAnalyticsApiControllers,
+  createAnalyticsApiProviders,
+  type AnalyticsRouteSettings,
+} from './analytics/api/analytics-api.providers';
+import { AnalyticsAuthGuard, MetricsAuthGuard } from './analytics/api/analytics-auth.guard';
+import { AnalyticsQueryService } from './analytics/api/analytics-query.service';
 
-const EXPORTS = [MONITORING_OPTIONS, MONITORING_REGISTRY, MonitoringRuntime, EventFanOut, CostCalculator];
+const EXPORTS = [
+  MONITORING_OPTIONS,
+  MONITORING_REGISTRY,
+  MonitoringRuntime,
+  EventFanOut,
+  CostCalculator,
+  AnalyticsQueryService,
+  AnalyticsAuthGuard,
+];
 
 /**
  * Monitoring for AI-agent monoliths. Import once in the root module:
@@ -44,6 +60,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       [],
       resolved.prometheusEnabled,
       resolved.metricsPath,
+      resolved.analyticsApiEnabled
+        ? { apiPrefix: resolved.analyticsApiPrefix, uiPath: resolved.analyticsUiPath }
+        : undefined,
     );
   }
 
@@ -59,6 +78,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       options.imports ?? [],
       true,
       fromEnv.metricsPath,
+      { apiPrefix: fromEnv.analyticsApiPrefix, uiPath: fromEnv.analyticsUiPath },
     );
   }
 
@@ -67,12 +87,16 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     imports: NonNullable<DynamicModule['imports']>,
     serveMetrics: boolean,
     metricsPath: string,
+    analyticsRoutes: AnalyticsRouteSettings | undefined,
   ): DynamicModule {
     const metricsImports = serveMetrics
       ? [
           PrometheusModule.register({
             path: metricsPath,
-            controller: createMetricsController(),
+            // The analytics access rule, applied only when `protectMetrics` is on.
+            controller: UseGuards(MetricsAuthGuard)(createMetricsController()) as ReturnType<
+              typeof createMetricsController
+            >,
             defaultMetrics: { enabled: false },
           }),
         ]
@@ -81,7 +105,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       module: MonitoringModule,
       global: true,
       imports: [...imports, ...metricsImports],
+      controllers: analyticsRoutes ? createAnalyticsApiControllers(analyticsRoutes) : [],
       providers: [
+        ...createAnalyticsApiProviders(),
         ...optionProviders,
         ...createMonitoringProviders(),
         RequestTrackingMiddleware,

@@ -1,0 +1,275 @@
+import { LATENCY_BUCKET_COUNT, LATENCY_BUCKETS_MS } from '../latency-buckets';
+import { parseCentsToNano } from './analytics-money';
+import type { RangePlan, TimeRange } from './analytics-range';
+import type { FactTable } from './analytics-fact-tables';
+
+/**
+ * What the query engine needs from a database connection: TypeORM's `DataSource` (and its
+ * `EntityManager` / `QueryRunner`) fit as they are.
+ */
+export interface AnalyticsSqlRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** Time bucket of a series. */
+export type SeriesBucket = 'hour' | 'day';
+
+/** One aggregation over a range of a fact table. */
+export interface AggregateRequest<D extends string, M extends string> {
+  table: FactTable<D, M>;
+  plan: RangePlan;
+  /** Dimensions to group by (none: one total row). */
+  groupBy: readonly NoInfer<D>[];
+  /** Also group by time bucket (UTC). */
+  timeBucket?: SeriesBucket;
+  /** Equality filters; every value is bound as a parameter. */
+  filters: Partial<Record<NoInfer<D>, string>>;
+  measures: readonly M[];
+  /** Also compute the latency distribution (count, sum, max, percentiles). */
+  latency?: boolean;
+}
+
+/** The latency distribution of one group. */
+export interface LatencyAggregate {
+  /** Rows with a latency value. */
+  count: bigint;
+  sumMs: bigint;
+  maxMs: number | null;
+  /** Per-bucket counts over `LATENCY_BUCKETS_MS` (+Inf last); empty when `exact` is set. */
+  buckets: bigint[];
+  /** Exact percentiles, present only when the whole range came from raw rows. */
+  exact?: { p50: number | null; p95: number | null };
+}
+
+/** One output group: its dimension values ('' and NULL become null), measures, and latency. */
+export interface AggregateRow<D extends string, M extends string> {
+  keys: Record<D, string | null>;
+  /** Start of the time bucket (epoch ms) when grouped by time. */
+  bucketStart?: number;
+  /** Counts as exact integers; cents measures as billionths of a cent. */
+  values: Record<M, bigint>;
+  latency?: LatencyAggregate;
+}
+
+/** Collects bound parameters and hands out their `$n` placeholders. */
+class BoundParameters {
+  readonly values: unknown[] = [];
+  bind(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+type Part = 'raw' | 'rollup';
+
+/** A compiled SQL statement for one part of a plan. */
+export interface CompiledPart {
+  sql: string;
+  parameters: unknown[];
+}
+
+type ParsedRow = Record<string, string | null>;
+
+function bucketExpression(part: Part, timeColumn: string, bucket: SeriesBucket): string {
+  // Always UTC: date_trunc with two arguments would follow the session's time zone, and in a
+  // zone such as +05:30 hour boundaries would not even fall on the hour.
+  const column = part === 'rollup' ? '"hour"' : timeColumn;
+  if (part === 'rollup' && bucket === 'hour') return column;
+  return `date_trunc('${bucket}', ${column}, 'UTC')`;
+}
+
+function latencyBucketFilters(column: string): string[] {
+  const filters: string[] = [];
+  let lower: number | null = null;
+  for (const upper of LATENCY_BUCKETS_MS) {
+    filters.push(lower === null ? `${column} <= ${upper}` : `${column} > ${lower} AND ${column} <= ${upper}`);
+    lower = upper;
+  }
+  filters.push(`${column} > ${lower}`);
+  return filters;
+}
+
+/** Builds the SQL of one part (raw pieces or rollup hours) of an aggregation. */
+export function compilePart<D extends string, M extends string>(
+  request: AggregateRequest<D, M>,
+  part: Part,
+  ranges: readonly TimeRange[],
+  exactPercentiles: boolean,
+): CompiledPart {
+  const { table } = request;
+  const params = new BoundParameters();
+  const select: string[] = [];
+  const groupPositions: number[] = [];
+
+  request.groupBy.forEach((name, i) => {
+    const d = table.dimensions[name];
+    const expr = part === 'rollup' ? d.rollup : d.nullable ? `coalesce(${d.raw}, '')` : d.raw;
+    select.push(`${expr} AS "k${i}"`);
+    groupPositions.push(select.length);
+  });
+  if (request.timeBucket) {
+    const expr = bucketExpression(part, table.rawTime, request.timeBucket);
+    select.push(`(extract(epoch from ${expr}) * 1000)::bigint::text AS "t_start"`);
+    groupPositions.push(select.length);
+  }
+  for (const name of request.measures) {
+    const m = table.measures[name];
+    select.push(`(${part === 'rollup' ? m.rollup : m.raw})::text AS "m_${name}"`);
+  }
+  if (request.latency) {
+    const l = table.latency;
+    if (part === 'rollup') {
+      select.push(`sum(${l.rollupSum})::text AS "l_sum"`, `max(${l.rollupMax})::text AS "l_max"`);
+      for (let i = 1; i <= LATENCY_BUCKET_COUNT; i++) select.push(`sum(${l.rollupBuckets}[${i}])::text AS "l_b${i - 1}"`);
+    } else {
+      select.push(`count(${l.raw})::text AS "l_count"`, `sum(${l.raw})::text AS "l_sum"`, `max(${l.raw})::text AS "l_max"`);
+      if (exactPercentiles) {
+        select.push(
+          `(percentile_cont(0.5) WITHIN GROUP (ORDER BY ${l.raw}))::text AS "l_p50"`,
+          `(percentile_cont(0.95) WITHIN GROUP (ORDER BY ${l.raw}))::text AS "l_p95"`,
+        );
+      } else {
+        latencyBucketFilters(l.raw).forEach((f, i) => select.push(`count(*) FILTER (WHERE ${f})::text AS "l_b${i}"`));
+      }
+    }
+  }
+
+  const timeColumn = part === 'rollup' ? '"hour"' : table.rawTime;
+  const timeConditions = ranges.map(
+    (r) =>
+      `(${timeColumn} >= ${params.bind(r.from.toISOString())}::timestamptz AND ${timeColumn} < ${params.bind(r.to.toISOString())}::timestamptz)`,
+  );
+  const where = [timeConditions.length === 1 ? timeConditions[0]! : `(${timeConditions.join(' OR ')})`];
+  for (const name of Object.keys(request.filters) as D[]) {
+    const value = request.filters[name];
+    if (value === undefined) continue;
+    const d = table.dimensions[name];
+    where.push(`${part === 'rollup' ? d.rollup : d.raw} = ${params.bind(value)}`);
+  }
+
+  const from = part === 'rollup' ? table.rollupTable : table.rawTable;
+  const groupBy = groupPositions.length > 0 ? ` GROUP BY ${groupPositions.join(', ')}` : '';
+  const sql = `SELECT ${select.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${groupBy}`;
+  return { sql, parameters: params.values };
+}
+
+function toBigInt(value: string | null | undefined): bigint {
+  return value === null || value === undefined ? 0n : BigInt(value);
+}
+
+function toNumberOrNull(value: string | null | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+/** Turns rows of one part into groups keyed by their dimension values and bucket. */
+function parseRows<D extends string, M extends string>(
+  request: AggregateRequest<D, M>,
+  part: Part,
+  rows: ParsedRow[],
+  exactPercentiles: boolean,
+): Map<string, AggregateRow<D, M>> {
+  const groups = new Map<string, AggregateRow<D, M>>();
+  for (const row of rows) {
+    const keys = {} as Record<D, string | null>;
+    const keyParts: string[] = [];
+    request.groupBy.forEach((name, i) => {
+      const v = row[`k${i}`] ?? '';
+      keys[name] = v === '' ? null : v;
+      keyParts.push(v);
+    });
+    const out: AggregateRow<D, M> = { keys, values: {} as Record<M, bigint> };
+    if (request.timeBucket) {
+      out.bucketStart = Number(row['t_start']);
+      keyParts.push(String(out.bucketStart));
+    }
+    for (const name of request.measures) {
+      const raw = row[`m_${name}`];
+      out.values[name] = request.table.measures[name].kind === 'cents' ? parseCentsToNano(raw) : toBigInt(raw);
+    }
+    if (request.latency) {
+      const buckets: bigint[] = [];
+      if (!exactPercentiles) for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) buckets.push(toBigInt(row[`l_b${i}`]));
+      out.latency = {
+        count: part === 'rollup' ? buckets.reduce((a, b) => a + b, 0n) : toBigInt(row['l_count']),
+        sumMs: toBigInt(row['l_sum']),
+        maxMs: toNumberOrNull(row['l_max']),
+        buckets,
+      };
+      if (exactPercentiles) out.latency.exact = { p50: toNumberOrNull(row['l_p50']), p95: toNumberOrNull(row['l_p95']) };
+    }
+    groups.set(JSON.stringify(keyParts), out);
+  }
+  return groups;
+}
+
+function mergeInto<D extends string, M extends string>(
+  target: Map<string, AggregateRow<D, M>>,
+  source: Map<string, AggregateRow<D, M>>,
+  measures: readonly M[],
+): void {
+  for (const [key, row] of source) {
+    const existing = target.get(key);
+    if (!existing) {
+      target.set(key, structuredClone(row));
+      continue;
+    }
+    for (const name of measures) existing.values[name] += row.values[name];
+    if (existing.latency && row.latency) {
+      const a = existing.latency;
+      const b = row.latency;
+      a.count += b.count;
+      a.sumMs += b.sumMs;
+      a.maxMs = a.maxMs === null ? b.maxMs : b.maxMs === null ? a.maxMs : Math.max(a.maxMs, b.maxMs);
+      a.buckets = a.buckets.map((v, i) => v + (b.buckets[i] ?? 0n));
+    }
+  }
+}
+
+/** Caches the rollup part of aggregations; see `AnalyticsQueryCache`. */
+export interface RollupResultCache {
+  get(key: string): ParsedRow[] | undefined;
+  set(key: string, rows: ParsedRow[]): void;
+}
+
+/**
+ * Runs one aggregation: the rollup hours (when the plan has some) and the raw pieces, merged
+ * group by group. With no rollup part, percentiles are computed exactly by PostgreSQL; otherwise
+ * each part returns latency bucket counts, merged here and interpolated by the caller.
+ *
+ * `rollupStamp` identifies the state of the rollup table (the aggregator's progress): rollup
+ * results are cached under it, so a closed hour is read from the rollup once per aggregator run.
+ */
+export async function runAggregate<D extends string, M extends string>(
+  runner: AnalyticsSqlRunner,
+  request: AggregateRequest<D, M>,
+  cache?: { store: RollupResultCache; rollupStamp: string },
+): Promise<AggregateRow<D, M>[]> {
+  const { plan } = request;
+  const exact = plan.rollup === null;
+  const merged = new Map<string, AggregateRow<D, M>>();
+  const pending: Promise<void>[] = [];
+
+  if (plan.rollup !== null) {
+    const compiled = compilePart(request, 'rollup', [plan.rollup], false);
+    const cacheKey = cache ? `${cache.rollupStamp}\u0000${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}` : '';
+    const cached = cache?.store.get(cacheKey);
+    pending.push(
+      (cached ? Promise.resolve(cached) : (runner.query(compiled.sql, compiled.parameters) as Promise<ParsedRow[]>)).then(
+        (rows) => {
+          if (cache && !cached) cache.store.set(cacheKey, rows);
+          mergeInto(merged, parseRows(request, 'rollup', rows, false), request.measures);
+        },
+      ),
+    );
+  }
+  if (plan.raw.length > 0) {
+    const compiled = compilePart(request, 'raw', plan.raw, exact);
+    pending.push(
+      (runner.query(compiled.sql, compiled.parameters) as Promise<ParsedRow[]>).then((rows) => {
+        mergeInto(merged, parseRows(request, 'raw', rows, exact), request.measures);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return [...merged.values()];
+}
