@@ -30,3 +30,16 @@ export {
 export { CostCalculator, type CostCalculatorOptions, type PriceSource } from './cost/cost-calculator';
 export { DEFAULT_PRICING, type ModelPrice } from './cost/pricing-table';
 export { readUsage, StreamUsageAccumulator } from './llm-usage/llm-response-reader';
+export { AnalyticsAuthGuard } from './analytics/api/analytics-auth.guard';
+export { AnalyticsQueryService, type AnalyticsQueryServiceOptions } from './analytics/api/analytics-query.service';
+export type { AnalyticsSqlRunner } from './analytics/api/analytics-aggregate.query';
+export { setupAnalyticsOpenApi, type AnalyticsOpenApiOptions } from './analytics/api/analytics-openapi';
+export * from './analytics/api/dto/analytics-response.dto';
+export {
+  TIMESERIES_METRICS,
+  TIMESERIES_BUCKETS,
+  AGENT_SORTS,
+  type TimeseriesMetric,
+  type TimeseriesBucket,
+  type AgentSort,
+} from './analytics/api/dto/analytics-query.dto';

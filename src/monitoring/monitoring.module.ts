@@ -27,7 +27,7 @@ import {
   createAnalyticsApiProviders,
   type AnalyticsRouteSettings,
 } from './analytics/api/analytics-api.providers';
-import { AnalyticsAuthGuard, MetricsAuthGuard } from './analytics/api/analytics-auth.guard';
+import { AnalyticsAccessPolicy, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics/api/analytics-auth.guard';
 import { AnalyticsQueryService } from './analytics/api/analytics-query.service';
 
 const EXPORTS = [
@@ -37,6 +37,7 @@ const EXPORTS = [
   EventFanOut,
   CostCalculator,
   AnalyticsQueryService,
+  AnalyticsAccessPolicy,
   AnalyticsAuthGuard,
 ];
 

@@ -1,7 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, type MigrationInterface } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
 
 const MIGRATIONS_DIR = join(__dirname, '..', '..', '..', 'migrations');
 
@@ -23,23 +22,8 @@ export function migrationClasses(): MigrationClass[] {
   return classes;
 }
 
-/** A migrated in-process PGlite database behind TypeORM (one per test file: PGlite is a singleton). */
-export async function createPgliteDataSource(): Promise<DataSource> {
-  const source = new DataSource({
-    type: 'postgres',
-    driver: new PGliteDriver().driver,
-    migrations: migrationClasses(),
-    migrationsTableName: 'analytics_migrations',
-    synchronize: false,
-    logging: false,
-  });
-  await source.initialize();
-  await source.runMigrations({ transaction: 'each' });
-  return source;
-}
-
 /** A migrated database on a real PostgreSQL server. */
-export async function createPostgresDataSource(url: string): Promise<DataSource> {
+export async function createPostgresDataSource(url: string, poolSize = 4): Promise<DataSource> {
   const source = new DataSource({
     type: 'postgres',
     url,
@@ -47,7 +31,7 @@ export async function createPostgresDataSource(url: string): Promise<DataSource>
     migrationsTableName: 'analytics_migrations',
     synchronize: false,
     logging: false,
-    poolSize: 4,
+    poolSize,
   });
   await source.initialize();
   await source.runMigrations({ transaction: 'each' });

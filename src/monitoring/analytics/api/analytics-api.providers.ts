@@ -4,7 +4,7 @@ import type { MonitoringOptions } from '../../monitoring-options.interface';
 import { createAnalyticsUiController } from '../ui/analytics-ui.controller';
 import type { AnalyticsSqlRunner } from './analytics-aggregate.query';
 import { ANALYTICS_SQL_RUNNER } from './analytics-api.constants';
-import { AnalyticsApiEnabledGuard, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics-auth.guard';
+import { AnalyticsAccessPolicy, AnalyticsApiEnabledGuard, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics-auth.guard';
 import { AnalyticsQueryService } from './analytics-query.service';
 import { createAnalyticsController } from './analytics.controller';
 
@@ -22,6 +22,7 @@ export function createAnalyticsApiControllers(routes: AnalyticsRouteSettings): T
 /** Providers of the analytics API: the query service, its connection and the access guards. */
 export function createAnalyticsApiProviders(): Provider[] {
   return [
+    AnalyticsAccessPolicy,
     AnalyticsAuthGuard,
     MetricsAuthGuard,
     AnalyticsApiEnabledGuard,

@@ -7,8 +7,10 @@ import {
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
+  type OnApplicationBootstrap,
   type Type,
 } from '@nestjs/common';
+import { OPTIONAL_DEPS_METADATA, PARAMTYPES_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants';
 import { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
@@ -43,26 +45,36 @@ function isGuardInstance(guard: unknown): guard is CanActivate {
   return typeof guard === 'object' && guard !== null && typeof (guard as CanActivate).canActivate === 'function';
 }
 
+type GuardClass = Type<CanActivate>;
+
 /**
- * Shared access check: the bearer token (when `analyticsApiToken` is set), then the user's guard
- * (when `analyticsGuard` is set). Both must pass when both are configured.
+ * The analytics access rule, shared by every guard that applies it: the bearer token (when
+ * `analyticsApiToken` is set), then the user's guard (when `analyticsGuard` is set). Both must
+ * pass when both are configured. A guard class is resolved once, at application bootstrap, so a
+ * guard that cannot be built fails the start rather than every request.
  */
-abstract class AnalyticsAccessCheck implements CanActivate {
-  private resolvedGuard?: Promise<CanActivate>;
+@Injectable()
+export class AnalyticsAccessPolicy implements OnApplicationBootstrap {
+  private resolved?: Promise<CanActivate>;
 
   constructor(
-    protected readonly options: MonitoringOptions,
-    private readonly moduleRef: ModuleRef,
+    @Inject(MONITORING_OPTIONS) readonly options: MonitoringOptions,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {}
 
-  abstract canActivate(context: ExecutionContext): Promise<boolean>;
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.analyticsGuard !== undefined) await this.userGuard(this.options.analyticsGuard);
+  }
 
-  protected async check(context: ExecutionContext): Promise<boolean> {
+  /** Throws 401 / 403 when the request may not read analytics; resolves true otherwise. */
+  async check(context: ExecutionContext): Promise<boolean> {
     const token = this.options.analyticsApiToken;
     if (token !== undefined) {
       const given = bearerToken(context.switchToHttp().getRequest<HeaderCarrier>());
       if (given === undefined || !tokensMatch(given, token)) {
-        const response = context.switchToHttp().getResponse<{ setHeader?(n: string, v: string): void; header?(n: string, v: string): void }>();
+        const response = context
+          .switchToHttp()
+          .getResponse<{ setHeader?(n: string, v: string): void; header?(n: string, v: string): void }>();
         const challenge = 'Bearer realm="analytics"';
         if (typeof response.setHeader === 'function') response.setHeader('WWW-Authenticate', challenge);
         else response.header?.('WWW-Authenticate', challenge);
@@ -79,17 +91,40 @@ abstract class AnalyticsAccessCheck implements CanActivate {
     return true;
   }
 
-  private userGuard(configured: Type<CanActivate> | CanActivate): Promise<CanActivate> {
+  private userGuard(configured: GuardClass | CanActivate): Promise<CanActivate> {
     if (isGuardInstance(configured)) return Promise.resolve(configured);
-    this.resolvedGuard ??= (async () => {
+    this.resolved ??= this.instantiate(configured);
+    return this.resolved;
+  }
+
+  /**
+   * A guard class registered as a provider anywhere in the app is used as is; otherwise it is
+   * built here with its constructor dependencies looked up in the whole app (the module's own
+   * injector would only see the monitoring module's providers).
+   */
+  private async instantiate(guard: GuardClass): Promise<CanActivate> {
+    try {
+      return this.moduleRef.get(guard, { strict: false });
+    } catch {
+      // Not a provider: build it below.
+    }
+    const designTypes: unknown[] = Reflect.getMetadata(PARAMTYPES_METADATA, guard) ?? [];
+    const declared: { index: number; param: unknown }[] = Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, guard) ?? [];
+    const optional: number[] = Reflect.getMetadata(OPTIONAL_DEPS_METADATA, guard) ?? [];
+    const args = designTypes.map((type, index) => {
+      const token = declared.find((d) => d.index === index)?.param ?? type;
       try {
-        // A guard the app registered as a provider keeps its own scope and dependencies.
-        return this.moduleRef.get(configured, { strict: false });
-      } catch {
-        return this.moduleRef.create(configured);
+        return this.moduleRef.get(token as Type<unknown>, { strict: false });
+      } catch (error) {
+        if (optional.includes(index)) return undefined;
+        const name = typeof token === 'function' ? token.name : String(token);
+        throw new Error(
+          `analyticsGuard ${guard.name}: cannot resolve its dependency ${name} (argument ${index}); ` +
+            `register ${guard.name} or ${name} as a provider of the app (${(error as Error).message})`,
+        );
       }
-    })();
-    return this.resolvedGuard;
+    });
+    return new guard(...args);
   }
 }
 
@@ -100,25 +135,21 @@ abstract class AnalyticsAccessCheck implements CanActivate {
  * routes (such as `recent-logs`) apply exactly the same rule: `@UseGuards(AnalyticsAuthGuard)`.
  */
 @Injectable()
-export class AnalyticsAuthGuard extends AnalyticsAccessCheck {
-  constructor(@Inject(MONITORING_OPTIONS) options: MonitoringOptions, @Inject(ModuleRef) moduleRef: ModuleRef) {
-    super(options, moduleRef);
-  }
+export class AnalyticsAuthGuard implements CanActivate {
+  constructor(@Inject(AnalyticsAccessPolicy) private readonly policy: AnalyticsAccessPolicy) {}
 
   canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.check(context);
+    return this.policy.check(context);
   }
 }
 
 /** Applies the analytics access rule to the metrics endpoint when `protectMetrics` is on. */
 @Injectable()
-export class MetricsAuthGuard extends AnalyticsAccessCheck {
-  constructor(@Inject(MONITORING_OPTIONS) options: MonitoringOptions, @Inject(ModuleRef) moduleRef: ModuleRef) {
-    super(options, moduleRef);
-  }
+export class MetricsAuthGuard implements CanActivate {
+  constructor(@Inject(AnalyticsAccessPolicy) private readonly policy: AnalyticsAccessPolicy) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.options.protectMetrics ? this.check(context) : true;
+    return this.policy.options.protectMetrics ? this.policy.check(context) : true;
   }
 }
 
