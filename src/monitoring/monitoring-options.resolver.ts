@@ -88,6 +88,22 @@ function checkGuard<T>(field: string, value: T | undefined): T | undefined {
   return value;
 }
 
+function checkDatabaseUrl(field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const s = checkStr(field, value);
+  let protocol: string;
+  try {
+    protocol = new URL(s).protocol;
+  } catch {
+    // Never echo the value: it may carry a password.
+    throw new MonitoringOptionsError(field, 'is not a URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new MonitoringOptionsError(field, `must be a postgres:// or postgresql:// URL, got ${protocol}//...`);
+  }
+  return s;
+}
+
 function checkFn<T>(field: string, value: T | undefined): T | undefined {
   if (value !== undefined && typeof value !== 'function') {
     throw new MonitoringOptionsError(field, 'must be a function');
@@ -209,6 +225,55 @@ export function resolveMonitoringOptions(
         256,
       0,
       100_000,
+    ),
+    analyticsAggregationLookbackHours: checkInt(
+      'analyticsAggregationLookbackHours',
+      options.analyticsAggregationLookbackHours ??
+        envInt(env, 'ANALYTICS_AGGREGATION_LOOKBACK_HOURS', 'analyticsAggregationLookbackHours') ??
+        3,
+      0,
+      24 * 31,
+    ),
+    databaseUrl: checkDatabaseUrl('databaseUrl', options.databaseUrl ?? envStr(env, 'DATABASE_URL')),
+    embeddedDatabaseDir: checkStr(
+      'embeddedDatabaseDir',
+      options.embeddedDatabaseDir ?? envStr(env, 'PGLITE_DATA_DIR') ?? './.data/pglite',
+    ),
+    databasePoolSize: checkInt(
+      'databasePoolSize',
+      options.databasePoolSize ?? envInt(env, 'DATABASE_POOL_SIZE', 'databasePoolSize') ?? 5,
+      1,
+      100,
+    ),
+    analyticsRunMigrations: checkBool(
+      'analyticsRunMigrations',
+      options.analyticsRunMigrations ?? envBool(env, 'ANALYTICS_RUN_MIGRATIONS', 'analyticsRunMigrations') ?? true,
+    ),
+    analyticsQueueCapacity: checkInt(
+      'analyticsQueueCapacity',
+      options.analyticsQueueCapacity ?? envInt(env, 'ANALYTICS_QUEUE_CAPACITY', 'analyticsQueueCapacity') ?? 100_000,
+      1,
+      10_000_000,
+    ),
+    analyticsBatchSize: checkInt(
+      'analyticsBatchSize',
+      options.analyticsBatchSize ?? envInt(env, 'ANALYTICS_BATCH_SIZE', 'analyticsBatchSize') ?? 2000,
+      1,
+      50_000,
+    ),
+    analyticsFlushIntervalMs: checkInt(
+      'analyticsFlushIntervalMs',
+      options.analyticsFlushIntervalMs ?? envInt(env, 'ANALYTICS_FLUSH_INTERVAL_MS', 'analyticsFlushIntervalMs') ?? 1000,
+      10,
+      60_000,
+    ),
+    analyticsShutdownTimeoutMs: checkInt(
+      'analyticsShutdownTimeoutMs',
+      options.analyticsShutdownTimeoutMs ??
+        envInt(env, 'ANALYTICS_SHUTDOWN_TIMEOUT_MS', 'analyticsShutdownTimeoutMs') ??
+        10_000,
+      0,
+      300_000,
     ),
     costTrackingEnabled: checkBool(
       'costTrackingEnabled',

@@ -11,7 +11,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
 import { RouteCaptureInterceptor } from './instrumentation/route-capture.interceptor';
@@ -39,6 +41,7 @@ const EXPORTS = [
   AnalyticsQueryService,
   AnalyticsAccessPolicy,
   AnalyticsAuthGuard,
+  AnalyticsDatabase,
 ];
 
 /**
@@ -105,7 +108,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     return {
       module: MonitoringModule,
       global: true,
-      imports: [...imports, ...metricsImports],
+      // ScheduleModule.forRoot() without options is the same module as a host app's own
+      // forRoot() call, so Nest registers it once.
+      imports: [...imports, ...metricsImports, ScheduleModule.forRoot()],
       controllers: analyticsRoutes ? createAnalyticsApiControllers(analyticsRoutes) : [],
       providers: [
         ...createAnalyticsApiProviders(),

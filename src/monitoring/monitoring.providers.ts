@@ -5,6 +5,7 @@ import { EventFanOut } from './events/event-fan-out';
 import type { MonitoringSink } from './events/monitoring-sink.interface';
 import { MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { PrometheusMetricsSink } from './metrics/prometheus-metrics.sink';
+import { ANALYTICS_SINK_PROVIDER, createAnalyticsProviders } from './analytics/analytics.providers';
 import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY, MONITORING_SINKS } from './monitoring.constants';
 import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
 import { resolveMonitoringOptions } from './monitoring-options.resolver';
@@ -20,6 +21,7 @@ export const SINK_PROVIDERS: FactoryProvider<MonitoringSink | null>[] = [
     useFactory: (registry: Registry, options: MonitoringOptions, fanOut: EventFanOut) =>
       options.prometheusEnabled ? new PrometheusMetricsSink(registry, options, fanOut) : null,
   },
+  ANALYTICS_SINK_PROVIDER,
 ];
 
 /** Providers shared by `forRoot` and `forRootAsync`; only the source of the raw options differs. */
@@ -48,6 +50,7 @@ export function createMonitoringProviders(): Provider[] {
     // The fan-out exists before the sinks (the metrics sink reads its failure counts); sinks are
     // attached when the sink list resolves.
     { provide: EventFanOut, useFactory: () => new EventFanOut() },
+    ...createAnalyticsProviders(),
     ...SINK_PROVIDERS,
     {
       provide: MONITORING_SINKS,

@@ -102,7 +102,7 @@ describe('analytics API access control', () => {
 
   it('runs a guard class of the app (with its dependencies): 403 when it refuses', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsGuard: AdminOnlyGuard })],
+      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsEnabled: false, analyticsGuard: AdminOnlyGuard })],
       providers: [RoleReader],
     })
       .overrideProvider(ANALYTICS_SQL_RUNNER)
@@ -119,7 +119,7 @@ describe('analytics API access control', () => {
 
   it('fails the start, naming the missing dependency, when a guard class cannot be built', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsGuard: AdminOnlyGuard })],
+      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsEnabled: false, analyticsGuard: AdminOnlyGuard })],
     })
       .overrideProvider(ANALYTICS_SQL_RUNNER)
       .useValue(source)
@@ -182,7 +182,7 @@ describe('analytics API access control', () => {
     @Module({ controllers: [LogsController] })
     class LogsModule {}
     const moduleRef = await Test.createTestingModule({
-      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsApiToken: TOKEN }), LogsModule],
+      imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsEnabled: false, analyticsApiToken: TOKEN }), LogsModule],
     })
       .overrideProvider(ANALYTICS_SQL_RUNNER)
       .useValue(source)
@@ -224,7 +224,7 @@ describe('analytics API access control', () => {
         const moduleRef = await Test.createTestingModule({
           imports: [
             MonitoringModule.forRootAsync({
-              useFactory: async () => ({ defaultMetricsEnabled: false, analyticsApiEnabled: enabled, analyticsApiToken: TOKEN }),
+              useFactory: async () => ({ defaultMetricsEnabled: false, analyticsEnabled: false, analyticsApiEnabled: enabled, analyticsApiToken: TOKEN }),
             }),
           ],
         })
@@ -251,7 +251,7 @@ describe('analytics API access control', () => {
     const res = await none.get('/api/analytics/costs');
     expect([res.status, res.body]).toEqual([
       503,
-      { statusCode: 503, error: 'Service Unavailable', message: 'analytics storage is not configured' },
+      { statusCode: 503, error: 'Service Unavailable', message: 'analytics storage is disabled (analyticsEnabled: false)' },
     ]);
     const failing = await open({ query: async () => Promise.reject(new Error('connection terminated unexpectedly')) });
     const down = await failing.get('/api/analytics/summary');

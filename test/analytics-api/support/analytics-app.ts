@@ -6,7 +6,8 @@ import type { AnalyticsSqlRunner } from '../../../src/monitoring/analytics/api/a
 
 /**
  * A real Nest application with `MonitoringModule.forRoot(options)`, its analytics API reading
- * from `runner` (the connection the analytics storage would provide).
+ * from `runner` instead of the module's own analytics connection (which stays off unless
+ * `analyticsEnabled` is set): for tests of the HTTP contract that bring their own database.
  */
 export async function createAnalyticsApp(
   runner: AnalyticsSqlRunner | null,
@@ -14,7 +15,7 @@ export async function createAnalyticsApp(
   configure?: (app: INestApplication) => void | Promise<void>,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
-    imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, ...options })],
+    imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsEnabled: false, ...options })],
   })
     .overrideProvider(ANALYTICS_SQL_RUNNER)
     .useValue(runner)

@@ -561,7 +561,7 @@ export class AnalyticsQueryService {
   /** The connection, with failures turned into 503 answers (details go to the log only). */
   private database(): AnalyticsSqlRunner {
     const runner = this.runner;
-    if (!runner) throw new ServiceUnavailableException('analytics storage is not configured');
+    if (!runner) throw new ServiceUnavailableException('analytics storage is disabled (analyticsEnabled: false)');
     return {
       query: async (sql, parameters) => {
         try {

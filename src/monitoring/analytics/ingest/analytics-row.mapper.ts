@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import {
+  formatNanoCentsAsCents,
+  type AgentExecutionEvent,
+  type LlmCallEvent,
+  type MonitoringEvent,
+  type WorkflowRunEvent,
+} from '../../events/monitoring-event';
+import type { AnalyticsRow, AnalyticsTable } from './analytics-tables';
+
+/** Largest JSON text kept for `attributes`; bigger values are replaced by a marker. */
+export const MAX_ATTRIBUTES_JSON_LENGTH = 32 * 1024;
+
+/**
+ * Longest text kept in an id-like column. Several are indexed, and a B-tree entry larger than a
+ * third of a page makes the INSERT fail.
+ */
+export const MAX_TEXT_LENGTH = 1024;
+
+const INT4_MAX = 2_147_483_647;
+const WORKFLOW_STATUSES = new Set(['completed', 'failed', 'timeout']);
+
+/** A row for one raw table, ready for the write queue. */
+export interface MappedRow {
+  table: AnalyticsTable;
+  row: AnalyticsRow;
+}
+
+/**
+ * Maps a finished event to its raw-table row, or null for events that are not stored (tool calls,
+ * HTTP requests). Values are sanitised so one odd event can never make a whole batch fail:
+ * integers are rounded and clamped to `integer`, NUL characters (rejected by PostgreSQL `text`
+ * and `jsonb`) are removed, cost is written as an exact decimal string.
+ */
+export function mapEventToRow(event: MonitoringEvent): MappedRow | null {
+  switch (event.kind) {
+    case 'llm_call':
+      return { table: 'llm_usage', row: llmUsageRow(event) };
+    case 'agent_execution':
+      return { table: 'agent_executions', row: agentExecutionRow(event) };
+    case 'workflow_run':
+      return { table: 'workflow_analytics', row: workflowRow(event) };
+    default:
+      return null;
+  }
+}
+
+function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
+  const c = e.context;
+  const u = e.usage;
+  return [
+    randomUUID(),
+    isoTime(e.startedAt),
+    text(c.requestId),
+    text(c.agentId),
+    text(c.workflowId),
+    text(c.workflowRunId),
+    text(e.provider) ?? 'unknown',
+    text(e.model) ?? 'unknown',
+    int(u?.inputTokens) ?? 0,
+    int(u?.outputTokens) ?? 0,
+    int(u?.cachedInputTokens) ?? 0,
+    int(u?.cacheWriteInputTokens) ?? 0,
+    int(u?.reasoningTokens) ?? 0,
+    e.costNanoCents === null ? null : cents(e.costNanoCents),
+    int(e.durationMs) ?? 0,
+    int(e.timeToFirstChunkMs),
+    e.success === true,
+    text(e.error?.type),
+    e.streamed === true,
+    text(c.userId),
+    text(c.tenantId),
+    text(c.sessionId),
+    json(e.attributes),
+  ];
+}
+
+function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
+  const c = e.context;
+  return [
+    randomUUID(),
+    isoTime(e.startedAt),
+    text(e.agentId) ?? 'unknown',
+    text(e.agentType) ?? 'generic',
+    e.success === true,
+    int(e.durationMs) ?? 0,
+    int(e.llmCallsCount) ?? 0,
+    int(e.toolCallsCount) ?? 0,
+    int(e.tokensUsed) ?? 0,
+    cents(e.costNanoCents) ?? '0',
+    text(c.requestId),
+    text(c.workflowId),
+    text(c.workflowRunId),
+    text(e.error?.type),
+    text(c.userId),
+    text(c.tenantId),
+    json(e.attributes),
+  ];
+}
+
+function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
+  const c = e.context;
+  const durationMs = int(e.durationMs) ?? 0;
+  const started = validTime(e.startedAt);
+  return [
+    randomUUID(),
+    text(e.workflowId) ?? 'unknown',
+    text(e.runId) ?? '',
+    WORKFLOW_STATUSES.has(e.status) ? e.status : 'failed',
+    durationMs,
+    int(e.stepsExecuted) ?? 0,
+    int(e.stepsFailed) ?? 0,
+    new Date(started).toISOString(),
+    new Date(started + durationMs).toISOString(),
+    int(e.llmCallsCount) ?? 0,
+    int(e.tokensUsed) ?? 0,
+    cents(e.costNanoCents) ?? '0',
+    text(c.requestId),
+    text(e.error?.type),
+    text(c.userId),
+    text(c.tenantId),
+    json(e.attributes),
+  ];
+}
+
+function validTime(date: Date): number {
+  const t = date instanceof Date ? date.getTime() : NaN;
+  return Number.isFinite(t) ? t : Date.now();
+}
+
+function isoTime(date: Date): string {
+  return new Date(validTime(date)).toISOString();
+}
+
+function text(value: string | undefined | null): string | null {
+  if (value === undefined || value === null) return null;
+  let s = String(value);
+  if (s.includes('\u0000')) s = s.replace(/\u0000/g, '');
+  return s.length > MAX_TEXT_LENGTH ? s.slice(0, MAX_TEXT_LENGTH) : s;
+}
+
+function int(value: number | undefined | null): number | null {
+  if (value === undefined || value === null || !Number.isFinite(value)) return null;
+  return Math.min(INT4_MAX, Math.max(0, Math.round(value)));
+}
+
+/** Exact cents for NUMERIC; null when the amount is not a finite number. */
+function cents(nanoCents: number): string | null {
+  return Number.isFinite(nanoCents) ? formatNanoCentsAsCents(nanoCents) : null;
+}
+
+function json(value: Record<string, unknown> | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  let serialised: string | undefined;
+  try {
+    serialised = JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === 'string') return v.includes('\u0000') ? v.replace(/\u0000/g, '') : v;
+      if (typeof v === 'bigint') return v.toString();
+      return v;
+    });
+  } catch {
+    return JSON.stringify({ _unserializable: true });
+  }
+  if (serialised === undefined) return null;
+  if (serialised.length > MAX_ATTRIBUTES_JSON_LENGTH) {
+    return JSON.stringify({ _truncated: true, _length: serialised.length });
+  }
+  return serialised;
+}

@@ -1,0 +1,68 @@
+import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
+import { ANALYTICS_MIGRATIONS_TABLE } from '../../src/monitoring/analytics/database/analytics-migrations';
+import { describeEachDatabase, provisionDatabase, type ProvisionedDatabase } from '../support/analytics-databases';
+
+const TABLES = [
+  'agent_executions',
+  'agent_executions_hourly',
+  'analytics_aggregation_state',
+  'llm_usage',
+  'llm_usage_hourly',
+  'workflow_analytics',
+  'workflow_analytics_hourly',
+];
+
+describeEachDatabase('analytics migrations', (kind) => {
+  let provisioned: ProvisionedDatabase;
+  let database: AnalyticsDatabase;
+
+  beforeAll(async () => {
+    provisioned = await provisionDatabase(kind);
+    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
+    await database.open();
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await provisioned?.cleanup();
+  });
+
+  it('create exactly the tables of the entities', async () => {
+    const rows = await database.dataSource!.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+    );
+    expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual([...TABLES, ANALYTICS_MIGRATIONS_TABLE].sort());
+  });
+
+  it('agree with the entities: a generated migration would be empty', async () => {
+    const log = await database.dataSource!.driver.createSchemaBuilder().log();
+    expect(log.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('are recorded in their own table, so the host app`s migrations table is untouched', async () => {
+    const applied = await database.dataSource!.query(`SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}"`);
+    expect(applied).toEqual([{ name: 'AnalyticsSchema1796000000000' }]);
+    expect(await database.dataSource!.showMigrations()).toBe(false);
+  });
+
+  it('revert to an empty schema and apply again', async () => {
+    const source = database.dataSource!;
+    await source.undoLastMigration({ transaction: 'each' });
+    const left = await source.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,
+      [ANALYTICS_MIGRATIONS_TABLE],
+    );
+    expect(left).toEqual([]);
+    await source.runMigrations({ transaction: 'each' });
+    const log = await source.driver.createSchemaBuilder().log();
+    expect(log.upQueries).toHaveLength(0);
+  });
+
+  it('reject a workflow status outside completed, failed, timeout', async () => {
+    await expect(
+      database.dataSource!.query(
+        `INSERT INTO workflow_analytics (workflow_id, run_id, status, started_at, finished_at) VALUES ('w', 'r', 'running', now(), now())`,
+      ),
+    ).rejects.toThrow(/CHK_workflow_analytics_status/);
+  });
+});
