@@ -1,18 +1,7 @@
-import { createPostgresDataSource } from './support/analytics-schema';
+import { describeWithPostgres } from '../support/postgres-server';
 import { defineAnalyticsApiSuite } from './support/analytics-api.suite';
-import { requirePostgres } from './support/postgres-server';
 
-// Real PostgreSQL: TEST_DATABASE_URL (a fresh database on it) or a server started for this file.
-// With CI=true a missing server fails the suite instead of skipping it.
-defineAnalyticsApiSuite('PostgreSQL', async () => {
-  const pg = await requirePostgres();
-  if ('skip' in pg) return pg;
-  const source = await createPostgresDataSource(pg.url);
-  return {
-    runner: source,
-    close: async () => {
-      await source.destroy();
-      await pg.stop();
-    },
-  };
-});
+// A real PostgreSQL: a fresh database on TEST_DATABASE_URL, or a PostgreSQL 15 server started for
+// this file. Without one the block is skipped with the reason printed, except under CI=true where
+// it fails.
+describeWithPostgres('analytics API [PostgreSQL]', () => defineAnalyticsApiSuite('postgresql'));

@@ -1,3 +1,5 @@
+import { AGGREGATION_STATE_NAME } from '../aggregation/hourly-aggregator.service';
+
 /**
  * The three analytics fact tables as the query engine sees them: for each raw table, its hourly
  * rollup, the columns a report may group or filter by, and how each measure is computed from raw
@@ -73,7 +75,7 @@ export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
   rawTable: '"llm_usage"',
   rollupTable: '"llm_usage_hourly"',
   rawTime: '"timestamp"',
-  aggregationJob: 'hourly_rollups',
+  aggregationJob: AGGREGATION_STATE_NAME,
   dimensions: {
     provider: dim('provider', false),
     model: dim('model', false),
@@ -113,7 +115,7 @@ export const AGENT_EXECUTIONS: FactTable<AgentDimension, AgentMeasure> = {
   rawTable: '"agent_executions"',
   rollupTable: '"agent_executions_hourly"',
   rawTime: '"timestamp"',
-  aggregationJob: 'hourly_rollups',
+  aggregationJob: AGGREGATION_STATE_NAME,
   dimensions: {
     agent_id: dim('agent_id', false),
     agent_type: dim('agent_type', false),
@@ -145,7 +147,7 @@ export const WORKFLOW_RUNS: FactTable<WorkflowDimension, WorkflowMeasure> = {
   rawTable: '"workflow_analytics"',
   rollupTable: '"workflow_analytics_hourly"',
   rawTime: '"finished_at"',
-  aggregationJob: 'hourly_rollups',
+  aggregationJob: AGGREGATION_STATE_NAME,
   dimensions: {
     workflow_id: dim('workflow_id', false),
     status: dim('status', false),
