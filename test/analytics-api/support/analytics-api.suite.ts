@@ -475,6 +475,9 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
       ['/agents?provider=openai', ['property provider should not exist']],
       ['/summary?agent_id=planner', ['property agent_id should not exist']],
       ['/costs?hours=0&bogus=1', ['property bogus should not exist', 'hours must be an integer from 1 to 87600']],
+      ['/costs?__proto__=1', ['property __proto__ should not exist']],
+      ['/costs?constructor=x&toString=y', ['property constructor should not exist', 'property toString should not exist']],
+      ['/timeseries?hasOwnProperty=1', ['property hasOwnProperty should not exist', 'metric must be one of: cost, tokens, calls, errors']],
     ];
     const answered = [];
     for (const [path] of cases) {

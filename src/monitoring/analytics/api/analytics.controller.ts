@@ -1,4 +1,16 @@
-import { Controller, Get, Header, Inject, Query, UseGuards, UsePipes, ValidationPipe, type Type } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Query,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type Type,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -38,20 +50,44 @@ import {
 /** OpenAPI tag of the analytics routes. */
 export const ANALYTICS_API_TAG = 'analytics';
 
+// Names class-transformer never copies onto a DTO (so the whitelist check would not see them).
+const RESERVED_KEYS = new Set(['__proto__', ...Object.getOwnPropertyNames(Object.prototype)]);
+
 /**
  * The validation the analytics routes run, whatever global pipes the app has (or has not):
  * parameters are converted and checked by the DTOs, unknown parameters are refused (400 naming
  * them), and only the first problem of each parameter is reported.
  */
+export class AnalyticsValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      stopAtFirstError: true,
+      validationError: { target: false, value: false },
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const reserved =
+      value !== null && typeof value === 'object' ? Object.keys(value).filter((key) => RESERVED_KEYS.has(key)) : [];
+    if (reserved.length === 0) return super.transform(value, metadata);
+    const messages = reserved.map((key) => `property ${key} should not exist`);
+    try {
+      await super.transform(value, metadata);
+    } catch (error) {
+      const more = error instanceof BadRequestException ? (error.getResponse() as { message?: unknown }).message : undefined;
+      if (Array.isArray(more)) messages.push(...more.filter((m): m is string => typeof m === 'string'));
+    }
+    throw new BadRequestException(messages);
+  }
+}
+
+/** A new instance of the analytics validation pipe. */
 export function createAnalyticsValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
-    transform: true,
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
-    stopAtFirstError: true,
-    validationError: { target: false, value: false },
-  });
+  return new AnalyticsValidationPipe();
 }
 
 /**
