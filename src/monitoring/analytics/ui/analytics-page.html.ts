@@ -160,6 +160,14 @@ const PAGE = `<!doctype html>
     return '$' + roundDecimal(usdText, Number(abs.split('.')[0]) >= 1 ? 2 : 4);
   }
 
+  /** Exact cents string to exact dollars string (moves the decimal point two places). */
+  function centsToUsd(cents) {
+    var neg = cents.charAt(0) === '-';
+    var parts = (neg ? cents.slice(1) : cents).split('.');
+    var whole = parts[0].padStart(3, '0');
+    return (neg ? '-' : '') + whole.slice(0, -2).replace(/^0+(?=\d)/, '') + '.' + whole.slice(-2) + (parts[1] || '');
+  }
+
   // ----- API -------------------------------------------------------------------------------
   function token() { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; } }
   function describe(json, res) {
@@ -317,7 +325,7 @@ const PAGE = `<!doctype html>
     return api('/timeseries', withRange({ metric: 'cost', bucket: bucket })).then(function (t) {
       clear(target);
       target.appendChild(lineChart(t.points, function (cents) { return '$' + (cents / 100).toFixed(cents >= 100 ? 2 : 4); }));
-      target.appendChild(el('div', { 'class': 'msg' }, [t.points.length + ' ' + t.bucket + ' buckets (UTC), total ' + (t.total.value / 100).toFixed(4) + ' $']));
+      target.appendChild(el('div', { 'class': 'msg' }, [t.points.length + ' ' + t.bucket + ' buckets (UTC), total ' + usd(centsToUsd(t.total.exact))]));
     }, function (e) { message(target, 'Could not load the cost series: ' + e.message, true); throw e; });
   }
   function loadAgents() {
