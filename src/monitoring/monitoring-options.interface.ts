@@ -116,8 +116,9 @@ export interface MonitoringModuleOptions {
    */
   protectMetrics?: boolean;
   /**
-   * Rollup query results kept in memory by the analytics API (each is valid until the next
-   * aggregator run); `0` disables. Env `ANALYTICS_QUERY_CACHE_SIZE`. Default `256`.
+   * Most rollup result rows the analytics API keeps in memory (per closed hour and report shape,
+   * so a long range reads only the hours the aggregator rebuilt since; roughly 0.5 KB each);
+   * `0` disables. Env `ANALYTICS_QUERY_CACHE_SIZE`. Default `50000`.
    */
   analyticsQueryCacheSize?: number;
 

@@ -222,9 +222,9 @@ export function resolveMonitoringOptions(
       'analyticsQueryCacheSize',
       options.analyticsQueryCacheSize ??
         envInt(env, 'ANALYTICS_QUERY_CACHE_SIZE', 'analyticsQueryCacheSize') ??
-        256,
+        50_000,
       0,
-      100_000,
+      10_000_000,
     ),
     analyticsAggregationLookbackHours: checkInt(
       'analyticsAggregationLookbackHours',

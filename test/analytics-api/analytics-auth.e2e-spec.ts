@@ -289,7 +289,7 @@ describe('analytics API access control', () => {
     expect(attempt({ analyticsApiPrefix: 'api/analytics' })).toMatch(/^Invalid monitoring option "analyticsApiPrefix": must be an absolute URL path/);
     expect(attempt({ analyticsUiPath: '/ui/:id' })).toMatch(/^Invalid monitoring option "analyticsUiPath"/);
     expect(attempt({ analyticsQueryCacheSize: -1 })).toBe(
-      'Invalid monitoring option "analyticsQueryCacheSize": must be an integer from 0 to 100000',
+      'Invalid monitoring option "analyticsQueryCacheSize": must be an integer from 0 to 10000000',
     );
     const resolved = resolveMonitoringOptions({ analyticsApiPrefix: '/stats/' }, {});
     expect([resolved.analyticsApiPrefix, resolved.analyticsUiPath, resolved.analyticsOpenApiPath]).toEqual([
@@ -305,7 +305,7 @@ describe('analytics API access control', () => {
       analyticsUiPath: '/api/analytics/ui',
       analyticsOpenApiPath: '/api/analytics/docs',
       protectMetrics: false,
-      analyticsQueryCacheSize: 256,
+      analyticsQueryCacheSize: 50_000,
     });
     expect(defaults.analyticsApiToken).toBeUndefined();
   });

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { AnalyticsQueryService } from '../../../src/monitoring';
 import type { DatabaseKind } from '../../support/analytics-databases';
 import { reaggregateAll, startModuleApp, type ModuleApp } from './analytics-module-app';
 import {
@@ -432,6 +433,40 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     await reaggregateAll(m);
     expect(lagging).toEqual(rolledUp);
     expect(rawOnly).toEqual(rolledUp);
+  });
+
+  it('late rows: counted once the aggregator rebuilds their hour (cached rollup hours are dropped then)', async () => {
+    const range = `to=${iso(currentHour)}&hours=48`;
+    const before = await ok(`/api/analytics/costs?${range}`);
+    expect(before.source.raw).toEqual([]);
+    // Two calls written late: one into the last closed hour (inside the aggregator's look-back),
+    // one ten hours back (outside it).
+    const late = (hourStart: number, cents: string) => ({
+      ...rows.llm[0]!,
+      timestamp: new Date(hourStart + 1234),
+      provider: 'late-provider',
+      model: 'late-model',
+      cost_cents: cents,
+    });
+    const recentLate = late(currentHour - HOUR, '7.000000001');
+    const oldLate = late(currentHour - 10 * HOUR, '5.000000000');
+    await insertWorkload(m.source, { llm: [recentLate, oldLate], agents: [], workflows: [] });
+    rows.llm.push(recentLate, oldLate);
+    // Until the aggregator runs, closed hours are answered from the rollup as it stands.
+    expect((await ok(`/api/analytics/costs?${range}`)).total).toEqual(before.total);
+    const run = await m.aggregator.run();
+    expect(run.status).toBe('completed');
+    const afterRun = await ok(`/api/analytics/costs?${range}`);
+    expect(afterRun.total).toEqual(money(centsToNano(before.total.cents) + centsToNano('7.000000001')));
+    // Rows older than the look-back window: counted after a full rebuild, once the API's cache
+    // of rollup hours is cleared (a rebuild finished between two requests cannot be seen).
+    await reaggregateAll(m);
+    expect((await ok(`/api/analytics/costs?${range}`)).total).toEqual(afterRun.total);
+    m.app.get(AnalyticsQueryService).clearCache();
+    const rebuilt = await ok(`/api/analytics/costs?${range}`);
+    expect(rebuilt.total).toEqual(money(centsToNano(before.total.cents) + centsToNano('12.000000001')));
+    // Without the cache, the rebuilt rollup answers at once.
+    expect((await ok(`/api/analytics/costs?${range}`)).total).toEqual(rebuilt.total);
   });
 
   it('answers 400 naming the parameter for every kind of bad input', async () => {

@@ -1,7 +1,8 @@
 import { LATENCY_BUCKET_COUNT, LATENCY_BUCKETS_MS } from '../latency-buckets';
 import { parseCentsToNano } from './analytics-money';
-import type { RangePlan, TimeRange } from './analytics-range';
+import { DAY_MS, HOUR_MS, type RangePlan, type TimeRange } from './analytics-range';
 import type { FactTable } from './analytics-fact-tables';
+import type { RollupHourCache } from './analytics-rollup-hour.cache';
 
 /**
  * What the query engine needs from a database connection: TypeORM's `DataSource` (and its
@@ -96,6 +97,7 @@ export function compilePart<D extends string, M extends string>(
   part: Part,
   ranges: readonly TimeRange[],
   exactPercentiles: boolean,
+  perHour = false,
 ): CompiledPart {
   const { table } = request;
   const params = new BoundParameters();
@@ -108,7 +110,11 @@ export function compilePart<D extends string, M extends string>(
     select.push(`${expr} AS "k${i}"`);
     groupExpressions.push(expr);
   });
-  if (request.timeBucket) {
+  if (perHour) {
+    // One result per rollup hour (time buckets are then derived from the hour in JS).
+    select.push(`(extract(epoch from "hour") * 1000)::bigint::text AS "h_start"`);
+    groupExpressions.push('"hour"');
+  } else if (request.timeBucket) {
     const expr = bucketExpression(part, table.rawTime, request.timeBucket);
     // Grouped by the bucket itself: the conversion to epoch milliseconds runs once per group.
     select.push(`(extract(epoch from ${expr}) * 1000)::bigint::text AS "t_start"`);
@@ -163,7 +169,10 @@ function toNumberOrNull(value: string | null | undefined): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-/** Turns rows of one part into groups keyed by their dimension values and bucket. */
+/**
+ * Turns rows of one part into groups keyed by their dimension values and bucket. Several rows may
+ * fall into one group (rollup rows read per hour, summed into a day bucket or a total).
+ */
 function parseRows<D extends string, M extends string>(
   request: AggregateRequest<D, M>,
   part: Part,
@@ -181,7 +190,9 @@ function parseRows<D extends string, M extends string>(
     });
     const out: AggregateRow<D, M> = { keys, values: {} as Record<M, bigint> };
     if (request.timeBucket) {
-      out.bucketStart = Number(row['t_start']);
+      const hour = row['h_start'];
+      const size = request.timeBucket === 'day' ? DAY_MS : HOUR_MS;
+      out.bucketStart = hour != null ? Math.floor(Number(hour) / size) * size : Number(row['t_start']);
       keyParts.push(String(out.bucketStart));
     }
     for (const name of request.measures) {
@@ -199,9 +210,31 @@ function parseRows<D extends string, M extends string>(
       };
       if (exactPercentiles) out.latency.exact = { p50: toNumberOrNull(row['l_p50']), p95: toNumberOrNull(row['l_p95']) };
     }
-    groups.set(JSON.stringify(keyParts), out);
+    addRow(groups, JSON.stringify(keyParts), out, request.measures);
   }
   return groups;
+}
+
+function addRow<D extends string, M extends string>(
+  target: Map<string, AggregateRow<D, M>>,
+  key: string,
+  row: AggregateRow<D, M>,
+  measures: readonly M[],
+): void {
+  const existing = target.get(key);
+  if (!existing) {
+    target.set(key, structuredClone(row));
+    return;
+  }
+  for (const name of measures) existing.values[name] += row.values[name];
+  if (existing.latency && row.latency) {
+    const a = existing.latency;
+    const b = row.latency;
+    a.count += b.count;
+    a.sumMs += b.sumMs;
+    a.maxMs = a.maxMs === null ? b.maxMs : b.maxMs === null ? a.maxMs : Math.max(a.maxMs, b.maxMs);
+    a.buckets = a.buckets.map((v, i) => v + (b.buckets[i] ?? 0n));
+  }
 }
 
 function mergeInto<D extends string, M extends string>(
@@ -209,22 +242,7 @@ function mergeInto<D extends string, M extends string>(
   source: Map<string, AggregateRow<D, M>>,
   measures: readonly M[],
 ): void {
-  for (const [key, row] of source) {
-    const existing = target.get(key);
-    if (!existing) {
-      target.set(key, structuredClone(row));
-      continue;
-    }
-    for (const name of measures) existing.values[name] += row.values[name];
-    if (existing.latency && row.latency) {
-      const a = existing.latency;
-      const b = row.latency;
-      a.count += b.count;
-      a.sumMs += b.sumMs;
-      a.maxMs = a.maxMs === null ? b.maxMs : b.maxMs === null ? a.maxMs : Math.max(a.maxMs, b.maxMs);
-      a.buckets = a.buckets.map((v, i) => v + (b.buckets[i] ?? 0n));
-    }
-  }
+  for (const [key, row] of source) addRow(target, key, row, measures);
 }
 
 /** Caches the rollup part of aggregations; see `AnalyticsQueryCache`. */
@@ -233,18 +251,71 @@ export interface RollupResultCache {
   set(key: string, rows: ParsedRow[]): void;
 }
 
+/** Where rollup results may be cached. */
+export interface RollupCaches {
+  /** Per closed hour, for reports whose groups are few (see `RollupHourCache`). */
+  hourly?: RollupHourCache;
+  /** Whole rollup spans, keyed with the aggregator's progress, for the other reports. */
+  whole?: { store: RollupResultCache; rollupStamp: string };
+}
+
+/** Reports grouped only by low-cardinality columns: small enough to cache per hour. */
+function cacheablePerHour<D extends string, M extends string>(request: AggregateRequest<D, M>): boolean {
+  return request.groupBy.every((d) => !request.table.dimensions[d].highCardinality);
+}
+
+/** The rollup rows of `range`, per hour from the hour cache, reading only the hours it lacks. */
+async function rollupRowsPerHour<D extends string, M extends string>(
+  runner: AnalyticsSqlRunner,
+  request: AggregateRequest<D, M>,
+  range: TimeRange,
+  cache: RollupHourCache,
+): Promise<ParsedRow[]> {
+  // The shape: the SQL and the filter values (the first two parameters are the time range).
+  const template = compilePart(request, 'rollup', [range], false, true);
+  const shape = `${template.sql}\u0000${JSON.stringify(template.parameters.slice(2))}`;
+  const first = range.from.getTime();
+  const end = range.to.getTime();
+  let missingFrom: number | undefined;
+  let missingTo = first;
+  for (let h = first; h < end; h += HOUR_MS) {
+    if (cache.get(shape, h) === undefined) {
+      missingFrom ??= h;
+      missingTo = h + HOUR_MS;
+    }
+  }
+  if (missingFrom !== undefined) {
+    const span = { from: new Date(missingFrom), to: new Date(missingTo) };
+    const compiled = compilePart(request, 'rollup', [span], false, true);
+    const rows = (await runner.query(compiled.sql, compiled.parameters)) as ParsedRow[];
+    const byHour = new Map<number, ParsedRow[]>();
+    for (let h = missingFrom; h < missingTo; h += HOUR_MS) byHour.set(h, []);
+    for (const row of rows) byHour.get(Number(row['h_start']))?.push(row);
+    cache.store(shape, byHour);
+    // Hours outside the span were cached; inside it, use what was just read (the cache may
+    // have evicted it again when full).
+    const out: ParsedRow[] = [];
+    for (let h = first; h < end; h += HOUR_MS) out.push(...(byHour.get(h) ?? cache.get(shape, h) ?? []));
+    return out;
+  }
+  cache.touch(shape);
+  const out: ParsedRow[] = [];
+  for (let h = first; h < end; h += HOUR_MS) out.push(...(cache.get(shape, h) ?? []));
+  return out;
+}
+
 /**
  * Runs one aggregation: the rollup hours (when the plan has some) and the raw pieces, merged
  * group by group. With no rollup part, percentiles are computed exactly by PostgreSQL; otherwise
  * each part returns latency bucket counts, merged here and interpolated by the caller.
  *
- * `rollupStamp` identifies the state of the rollup table (the aggregator's progress): rollup
- * results are cached under it, so a closed hour is read from the rollup once per aggregator run.
+ * Rollup results may come from `caches`: per hour for reports with few groups, else as a whole
+ * span keyed with the aggregator's progress. Raw pieces are always read.
  */
 export async function runAggregate<D extends string, M extends string>(
   runner: AnalyticsSqlRunner,
   request: AggregateRequest<D, M>,
-  cache?: { store: RollupResultCache; rollupStamp: string },
+  caches: RollupCaches = {},
 ): Promise<AggregateRow<D, M>[]> {
   const { plan } = request;
   const exact = plan.rollup === null;
@@ -252,17 +323,24 @@ export async function runAggregate<D extends string, M extends string>(
   const pending: Promise<void>[] = [];
 
   if (plan.rollup !== null) {
-    const compiled = compilePart(request, 'rollup', [plan.rollup], false);
-    const cacheKey = cache ? `${cache.rollupStamp}\u0000${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}` : '';
-    const cached = cache?.store.get(cacheKey);
-    pending.push(
-      (cached ? Promise.resolve(cached) : (runner.query(compiled.sql, compiled.parameters) as Promise<ParsedRow[]>)).then(
-        (rows) => {
-          if (cache && !cached) cache.store.set(cacheKey, rows);
-          mergeInto(merged, parseRows(request, 'rollup', rows, false), request.measures);
-        },
-      ),
-    );
+    const rollupRange = plan.rollup;
+    const hourly = caches.hourly?.enabled && cacheablePerHour(request) ? caches.hourly : undefined;
+    let rows: Promise<ParsedRow[]>;
+    if (hourly) {
+      rows = rollupRowsPerHour(runner, request, rollupRange, hourly);
+    } else {
+      const compiled = compilePart(request, 'rollup', [rollupRange], false);
+      const whole = caches.whole;
+      const key = whole ? `${whole.rollupStamp}\u0000${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}` : '';
+      const cached = whole?.store.get(key);
+      rows = cached
+        ? Promise.resolve(cached)
+        : (runner.query(compiled.sql, compiled.parameters) as Promise<ParsedRow[]>).then((fetched) => {
+            whole?.store.set(key, fetched);
+            return fetched;
+          });
+    }
+    pending.push(rows.then((r) => mergeInto(merged, parseRows(request, 'rollup', r, false), request.measures)));
   }
   if (plan.raw.length > 0) {
     const compiled = compilePart(request, 'raw', plan.raw, exact);

@@ -51,7 +51,10 @@ export function createAnalyticsApiProviders(): Provider[] {
       provide: AnalyticsQueryService,
       inject: [ANALYTICS_SQL_RUNNER, MONITORING_OPTIONS],
       useFactory: (runner: AnalyticsSqlRunner | null, options: MonitoringOptions) =>
-        new AnalyticsQueryService(runner, { cacheSize: options.analyticsQueryCacheSize }),
+        new AnalyticsQueryService(runner, {
+          cacheSize: options.analyticsQueryCacheSize,
+          lookbackHours: options.analyticsAggregationLookbackHours,
+        }),
     },
   ];
 }

@@ -15,6 +15,11 @@ export interface FactDimension {
   rollup: string;
   /** The raw column may be NULL (grouped as '' to line up with the rollup). */
   nullable: boolean;
+  /**
+   * Many distinct values (tenants, users): results grouped by it are too large to keep per hour
+   * in memory.
+   */
+  highCardinality?: boolean;
 }
 
 /** An additive measure: an exact integer (counts, tokens) or an exact amount of cents. */
@@ -47,10 +52,11 @@ export interface FactTable<D extends string, M extends string> {
   latency: FactLatency;
 }
 
-const dim = (column: string, nullable: boolean): FactDimension => ({
+const dim = (column: string, nullable: boolean, highCardinality = false): FactDimension => ({
   raw: `"${column}"`,
   rollup: `"${column}"`,
   nullable,
+  highCardinality,
 });
 
 const sumOf = (rawColumn: string, rollupColumn = rawColumn): FactMeasure => ({
@@ -81,8 +87,8 @@ export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
     model: dim('model', false),
     agent_id: dim('agent_id', true),
     workflow_id: dim('workflow_id', true),
-    tenant_id: dim('tenant_id', true),
-    user_id: dim('user_id', true),
+    tenant_id: dim('tenant_id', true, true),
+    user_id: dim('user_id', true, true),
   },
   measures: {
     calls: { kind: 'count', raw: 'count(*)', rollup: 'sum("calls")' },
@@ -120,7 +126,7 @@ export const AGENT_EXECUTIONS: FactTable<AgentDimension, AgentMeasure> = {
     agent_id: dim('agent_id', false),
     agent_type: dim('agent_type', false),
     workflow_id: dim('workflow_id', true),
-    tenant_id: dim('tenant_id', true),
+    tenant_id: dim('tenant_id', true, true),
   },
   measures: {
     executions: { kind: 'count', raw: 'count(*)', rollup: 'sum("executions")' },
@@ -151,7 +157,7 @@ export const WORKFLOW_RUNS: FactTable<WorkflowDimension, WorkflowMeasure> = {
   dimensions: {
     workflow_id: dim('workflow_id', false),
     status: dim('status', false),
-    tenant_id: dim('tenant_id', true),
+    tenant_id: dim('tenant_id', true, true),
   },
   measures: {
     runs: { kind: 'count', raw: 'count(*)', rollup: 'sum("runs")' },

@@ -1,4 +1,5 @@
 import { BadRequestException, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { AGGREGATION_STATE_NAME } from '../aggregation/hourly-aggregator.service';
 import { quantileFromLatencyBuckets } from '../latency-buckets';
 import {
   runAggregate,
@@ -10,6 +11,7 @@ import {
 import { AGENT_EXECUTIONS, LLM_USAGE, WORKFLOW_RUNS, type FactTable, type LlmDimension, type LlmMeasure } from './analytics-fact-tables';
 import { moneyFromNano, formatNanoAsCents } from './analytics-money';
 import { AnalyticsQueryCache } from './analytics-query.cache';
+import { RollupHourCache } from './analytics-rollup-hour.cache';
 import { DAY_MS, HOUR_MS, planRange, resolveRange, type RangePlan, type TimeRange } from './analytics-range';
 import type {
   AgentsQueryDto,
@@ -51,8 +53,13 @@ export const MAX_SERIES_POINTS = 10_000;
 
 /** Settings of the query service. */
 export interface AnalyticsQueryServiceOptions {
-  /** Rollup results kept in memory (see `AnalyticsQueryCache`); 0 disables. Default 256. */
+  /**
+   * Most rollup result rows kept in memory (see `RollupHourCache`); 0 disables every cache.
+   * Default 50,000.
+   */
   cacheSize?: number;
+  /** Closed hours the aggregator rebuilds on every run (`analyticsAggregationLookbackHours`). Default 3. */
+  lookbackHours?: number;
   /** Clock, for tests. */
   now?: () => Date;
 }
@@ -163,19 +170,24 @@ function sumValues<M extends string>(rows: { values: Record<M, bigint> }[], meas
 export class AnalyticsQueryService {
   private readonly logger = new Logger('AnalyticsApi');
   private readonly cache: AnalyticsQueryCache<Record<string, string | null>[]>;
+  private readonly hourCache: RollupHourCache;
   private readonly now: () => Date;
 
   constructor(
     private readonly runner: AnalyticsSqlRunner | null,
     options: AnalyticsQueryServiceOptions = {},
   ) {
-    this.cache = new AnalyticsQueryCache(options.cacheSize ?? 256);
+    const cacheSize = options.cacheSize ?? 50_000;
+    this.hourCache = new RollupHourCache(cacheSize, options.lookbackHours ?? 3);
+    // Whole-span results of reports by tenant or user: a few dozen spans.
+    this.cache = new AnalyticsQueryCache(cacheSize > 0 ? 64 : 0);
     this.now = options.now ?? (() => new Date());
   }
 
   /** Forgets cached rollup results (they also expire by themselves when the aggregator runs). */
   clearCache(): void {
     this.cache.clear();
+    this.hourCache.clear();
   }
 
   // ----- reports -------------------------------------------------------------------------------
@@ -539,7 +551,9 @@ export class AnalyticsQueryService {
     const rows = await runAggregate(
       this.database(),
       { ...request, plan },
-      rollup ? { store: this.cache, rollupStamp: `${request.table.rollupTable}@${rollup.stamp}` } : undefined,
+      rollup
+        ? { hourly: this.hourCache, whole: { store: this.cache, rollupStamp: `${request.table.rollupTable}@${rollup.stamp}` } }
+        : {},
     );
     return { plan, rows };
   }
@@ -555,6 +569,8 @@ export class AnalyticsQueryService {
     for (const row of rows) {
       map.set(row.name, { until: new Date(Number(row.closed) + HOUR_MS), stamp: `${row.closed}/${row.updated ?? ''}` });
     }
+    const job = rows.find((r) => r.name === AGGREGATION_STATE_NAME);
+    this.hourCache.observe(job ? Number(job.closed) : null, job?.updated ? Number(job.updated) : null);
     return map;
   }
 
