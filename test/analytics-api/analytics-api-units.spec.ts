@@ -92,6 +92,26 @@ describe('RollupHourCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('reuses the merged result of a range until one of its hours changes', () => {
+    const cache = new RollupHourCache(1000, 3);
+    cache.observe(9 * H, 1);
+    cache.setMerged('s/hour', 's', 0, 10 * H, 'nothing cached yet');
+    expect(cache.getMerged('s/hour', 0, 10 * H)).toBeUndefined();
+    cache.store('s', span(0, 10));
+    cache.setMerged('s/hour', 's', 0, 10 * H, 'by hour');
+    cache.setMerged('s/day', 's', 0, 10 * H, 'by day');
+    expect([cache.getMerged('s/hour', 0, 10 * H), cache.getMerged('s/day', 0, 10 * H)]).toEqual(['by hour', 'by day']);
+    expect(cache.getMerged('s/hour', H, 10 * H)).toBeUndefined();
+    cache.observe(10 * H, 2); // a run drops hours 6..9
+    expect(cache.getMerged('s/hour', 0, 10 * H)).toBeUndefined();
+    expect(cache.getMerged('s/day', 0, 10 * H)).toBeUndefined();
+    cache.store('s', span(6, 11));
+    cache.setMerged('s/hour', 's', H, 11 * H, 'next');
+    expect(cache.getMerged('s/hour', H, 11 * H)).toBe('next');
+    cache.store('s', span(10, 11));
+    expect(cache.getMerged('s/hour', H, 11 * H)).toBeUndefined();
+  });
+
   it('evicts least recently used shapes beyond maxRows, expires entries, and can be off', () => {
     let now = 0;
     const cache = new RollupHourCache(30, 3, 10 * H, () => now);

@@ -435,6 +435,43 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     expect(rawOnly).toEqual(rolledUp);
   });
 
+  it('answers from the rollup cache equal fresh answers, for every report shape over one range', async () => {
+    const q = `to=${iso(currentHour - 1)}&hours=40`;
+    const paths = [
+      `/api/analytics/timeseries?metric=cost&bucket=day&${q}`,
+      `/api/analytics/timeseries?metric=cost&bucket=hour&${q}`,
+      `/api/analytics/timeseries?metric=tokens&bucket=day&${q}`,
+      `/api/analytics/timeseries?metric=calls&bucket=day&${q}&provider=openai`,
+      `/api/analytics/costs?${q}`,
+      `/api/analytics/costs?${q}&model=gpt-4o`,
+      `/api/analytics/token-usage?${q}`,
+      `/api/analytics/summary?${q}`,
+      `/api/analytics/agents?${q}`,
+      `/api/analytics/agents?${q}&sort=latency`,
+      `/api/analytics/agent-success-rate?${q}&agent_id=coder`,
+      `/api/analytics/workflows?${q}`,
+      `/api/analytics/costs/by-tenant?${q}`,
+      `/api/analytics/costs/by-user?${q}&limit=3`,
+    ];
+    const service = m.app.get(AnalyticsQueryService);
+    const answers = async () => {
+      const out = [];
+      for (const p of paths) out.push(await ok(p));
+      return out;
+    };
+    service.clearCache();
+    const fresh = await answers();
+    const cached = await answers();
+    const again = await answers();
+    expect(cached).toEqual(fresh);
+    expect(again).toEqual(fresh);
+    // And the hourly series, read after the daily one of the same range, is right.
+    const d = slice(currentHour - 1 - 40 * HOUR, currentHour - 1);
+    for (const p of fresh[1].points) {
+      expect(p.exact).toBe(formatCents(llmTotals(d.llm.filter((r) => floorHour(r.timestamp.getTime()) === Date.parse(p.start))).cost));
+    }
+  });
+
   it('late rows: counted once the aggregator rebuilds their hour (cached rollup hours are dropped then)', async () => {
     const range = `to=${iso(currentHour)}&hours=48`;
     const before = await ok(`/api/analytics/costs?${range}`);

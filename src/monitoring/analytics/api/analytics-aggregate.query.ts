@@ -264,18 +264,28 @@ function cacheablePerHour<D extends string, M extends string>(request: Aggregate
   return request.groupBy.every((d) => !request.table.dimensions[d].highCardinality);
 }
 
-/** The rollup rows of `range`, per hour from the hour cache, reading only the hours it lacks. */
-async function rollupRowsPerHour<D extends string, M extends string>(
+/**
+ * The rollup part of `range`, from the hour cache: only the hours it lacks are read (one query
+ * over their span, grouped by hour as well), and the merged result of a repeated range is reused.
+ */
+async function rollupPerHour<D extends string, M extends string>(
   runner: AnalyticsSqlRunner,
   request: AggregateRequest<D, M>,
   range: TimeRange,
   cache: RollupHourCache,
-): Promise<ParsedRow[]> {
+): Promise<Map<string, AggregateRow<D, M>>> {
   // The shape: the SQL and the filter values (the first two parameters are the time range).
   const template = compilePart(request, 'rollup', [range], false, true);
   const shape = `${template.sql}\u0000${JSON.stringify(template.parameters.slice(2))}`;
   const first = range.from.getTime();
   const end = range.to.getTime();
+  // The merged result also depends on the time bucket, which the per-hour SQL leaves out.
+  const memoKey = `${shape}\u0000${request.timeBucket ?? ''}`;
+  const memo = cache.getMerged<Map<string, AggregateRow<D, M>>>(memoKey, first, end);
+  if (memo) {
+    cache.touch(shape);
+    return memo;
+  }
   let missingFrom: number | undefined;
   let missingTo = first;
   for (let h = first; h < end; h += HOUR_MS) {
@@ -284,24 +294,24 @@ async function rollupRowsPerHour<D extends string, M extends string>(
       missingTo = h + HOUR_MS;
     }
   }
+  let fresh: Map<number, ParsedRow[]> | undefined;
   if (missingFrom !== undefined) {
     const span = { from: new Date(missingFrom), to: new Date(missingTo) };
     const compiled = compilePart(request, 'rollup', [span], false, true);
     const rows = (await runner.query(compiled.sql, compiled.parameters)) as ParsedRow[];
-    const byHour = new Map<number, ParsedRow[]>();
-    for (let h = missingFrom; h < missingTo; h += HOUR_MS) byHour.set(h, []);
-    for (const row of rows) byHour.get(Number(row['h_start']))?.push(row);
-    cache.store(shape, byHour);
-    // Hours outside the span were cached; inside it, use what was just read (the cache may
-    // have evicted it again when full).
-    const out: ParsedRow[] = [];
-    for (let h = first; h < end; h += HOUR_MS) out.push(...(byHour.get(h) ?? cache.get(shape, h) ?? []));
-    return out;
+    fresh = new Map();
+    for (let h = missingFrom; h < missingTo; h += HOUR_MS) fresh.set(h, []);
+    for (const row of rows) fresh.get(Number(row['h_start']))?.push(row);
+    cache.store(shape, fresh);
+  } else {
+    cache.touch(shape);
   }
-  cache.touch(shape);
-  const out: ParsedRow[] = [];
-  for (let h = first; h < end; h += HOUR_MS) out.push(...(cache.get(shape, h) ?? []));
-  return out;
+  // Rows just read come from `fresh` (the cache may have evicted them again when full).
+  const all: ParsedRow[] = [];
+  for (let h = first; h < end; h += HOUR_MS) all.push(...(fresh?.get(h) ?? cache.get(shape, h) ?? []));
+  const merged = parseRows(request, 'rollup', all, false);
+  cache.setMerged(memoKey, shape, first, end, merged);
+  return merged;
 }
 
 /**
@@ -325,10 +335,10 @@ export async function runAggregate<D extends string, M extends string>(
   if (plan.rollup !== null) {
     const rollupRange = plan.rollup;
     const hourly = caches.hourly?.enabled && cacheablePerHour(request) ? caches.hourly : undefined;
-    let rows: Promise<ParsedRow[]>;
     if (hourly) {
-      rows = rollupRowsPerHour(runner, request, rollupRange, hourly);
+      pending.push(rollupPerHour(runner, request, rollupRange, hourly).then((groups) => mergeInto(merged, groups, request.measures)));
     } else {
+      let rows: Promise<ParsedRow[]>;
       const compiled = compilePart(request, 'rollup', [rollupRange], false);
       const whole = caches.whole;
       const key = whole ? `${whole.rollupStamp}\u0000${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}` : '';
@@ -339,8 +349,8 @@ export async function runAggregate<D extends string, M extends string>(
             whole?.store.set(key, fetched);
             return fetched;
           });
+      pending.push(rows.then((r) => mergeInto(merged, parseRows(request, 'rollup', r, false), request.measures)));
     }
-    pending.push(rows.then((r) => mergeInto(merged, parseRows(request, 'rollup', r, false), request.measures)));
   }
   if (plan.raw.length > 0) {
     const compiled = compilePart(request, 'raw', plan.raw, exact);

@@ -20,6 +20,10 @@ type Rows = Record<string, string | null>[];
  */
 export class RollupHourCache {
   private readonly shapes = new Map<string, Map<number, { rows: Rows; at: number }>>();
+  // The last merged results per shape, by memo key (its hour span and when its oldest hour was
+  // read): a repeated report skips re-adding hundreds of hours. Dropped whenever the shape's
+  // hours change.
+  private readonly merged = new Map<string, Map<string, { from: number; to: number; oldest: number; value: unknown }>>();
   private rows = 0;
   private seen?: { closed: number; updated: number | null };
 
@@ -56,6 +60,45 @@ export class RollupHourCache {
     this.seen = { closed: lastClosedHour, updated: updatedAt };
   }
 
+  /**
+   * The merged result stored by `setMerged` under `key` for `[from, to)`, while none of the
+   * hours of its shape changed.
+   */
+  getMerged<T>(key: string, from: number, to: number): T | undefined {
+    for (const memos of this.merged.values()) {
+      const memo = memos.get(key);
+      if (!memo) continue;
+      if (memo.from !== from || memo.to !== to) return undefined;
+      if (this.clock() - memo.oldest > this.maxAgeMs) {
+        memos.delete(key);
+        return undefined;
+      }
+      return memo.value as T;
+    }
+    return undefined;
+  }
+
+  /**
+   * Remembers a result merged from the hours `[from, to)` of `shape` (all of them cached), under
+   * `key` (the shape plus whatever else the merge depended on). One result is kept per key.
+   */
+  setMerged(key: string, shape: string, from: number, to: number, value: unknown): void {
+    const hours = this.shapes.get(shape);
+    if (!hours) return;
+    let oldest = Infinity;
+    for (let h = from; h < to; h += HOUR_MS) {
+      const entry = hours.get(h);
+      if (!entry) return;
+      oldest = Math.min(oldest, entry.at);
+    }
+    let memos = this.merged.get(shape);
+    if (!memos) {
+      memos = new Map();
+      this.merged.set(shape, memos);
+    }
+    memos.set(key, { from, to, oldest, value });
+  }
+
   /** The cached rows of `hour` for `shape`, or undefined (also when expired). */
   get(shape: string, hour: number): Rows | undefined {
     const hours = this.shapes.get(shape);
@@ -64,6 +107,7 @@ export class RollupHourCache {
     if (this.clock() - entry.at > this.maxAgeMs) {
       this.rows -= entry.rows.length;
       hours!.delete(hour);
+      this.merged.delete(shape);
       return undefined;
     }
     return entry.rows;
@@ -86,6 +130,7 @@ export class RollupHourCache {
       this.shapes.set(shape, hours);
     }
     const at = this.clock();
+    this.merged.delete(shape);
     for (const [hour, rows] of byHour) {
       this.rows -= hours.get(hour)?.rows.length ?? 0;
       hours.set(hour, { rows, at });
@@ -96,20 +141,23 @@ export class RollupHourCache {
       const [oldest, cached] = this.shapes.entries().next().value as [string, Map<number, { rows: Rows }>];
       for (const entry of cached.values()) this.rows -= entry.rows.length;
       this.shapes.delete(oldest);
+      this.merged.delete(oldest);
     }
   }
 
   clear(): void {
     this.shapes.clear();
+    this.merged.clear();
     this.rows = 0;
   }
 
   private dropFrom(hour: number): void {
-    for (const hours of this.shapes.values()) {
+    for (const [shape, hours] of this.shapes) {
       for (const [h, entry] of hours) {
         if (h >= hour) {
           this.rows -= entry.rows.length;
           hours.delete(h);
+          this.merged.delete(shape);
         }
       }
     }
