@@ -192,7 +192,6 @@ export async function benchAnalyticsApi(): Promise<LatencyFigures[]> {
   const setup = await setupAnalyticsBench();
   const figures: LatencyFigures[] = [];
   try {
-    /* eslint-disable no-console */
     console.log(
       `\n== analytics API: ${setup.shape.rows.toLocaleString('en-US')} LLM calls over ${setup.shape.hours} h ` +
         `(${setup.shape.users} users, ${setup.shape.tenants} tenants, ${setup.shape.agents} agents, 8 models) ==`,
@@ -218,7 +217,6 @@ export async function benchAnalyticsApi(): Promise<LatencyFigures[]> {
       const label = `${f.path} [cache ${f.cache}, n=${f.requests}]`;
       console.log(`${label.padEnd(92)} p50 ${f.p50} ms  p95 ${f.p95} ms  max ${f.max} ms`);
     }
-    /* eslint-enable no-console */
     return figures;
   } finally {
     await setup.close();
@@ -227,7 +225,6 @@ export async function benchAnalyticsApi(): Promise<LatencyFigures[]> {
 
 if (require.main === module) {
   benchAnalyticsApi().catch((error: unknown) => {
-    // eslint-disable-next-line no-console
     console.error(error);
     process.exitCode = 1;
   });

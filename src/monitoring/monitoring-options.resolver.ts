@@ -69,7 +69,7 @@ function checkUrl(field: string, value: unknown): string {
 }
 
 // Route paths: absolute, at least one segment, no trailing slash, no route-pattern characters.
-const ROUTE_PATH = /^(\/[A-Za-z0-9_.\-]+)+$/;
+const ROUTE_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
 const ROUTE_PATH_HINT = 'must be an absolute URL path such as /api/analytics (letters, digits, ".", "_", "-")';
 
 function checkPath(field: string, value: unknown): string {

@@ -20,8 +20,8 @@ describe('exact money', () => {
     expect(moneyFromNano(123_456_789_012_345_678n)).toEqual({
       cents: '123456789.012345678',
       usd: '1234567.89012345678',
-      centsValue: 123456789.012345678,
-      usdValue: 1234567.89012345678,
+      centsValue: Number('123456789.012345678'),
+      usdValue: Number('1234567.89012345678'),
     });
     expect(moneyFromNano(1n).usd).toBe('0.00000000001');
     expect(moneyFromNano(-5n).cents).toBe('-0.000000005');

@@ -31,7 +31,6 @@ describe('built-in analytics page in a real browser (Chromium)', () => {
   let page: Page;
   let profile: string;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const api = async (path: string): Promise<any> => {
     const res = await fetch(`${base}/api/analytics/${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
@@ -156,7 +155,6 @@ describe('built-in analytics page in a real browser (Chromium)', () => {
     const shot = join(tmpdir(), `analytics-ui-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(20_000);
-    // eslint-disable-next-line no-console
     console.log(`analytics page screenshot: ${shot}`);
   });
 

@@ -338,12 +338,11 @@ export async function runAggregate<D extends string, M extends string>(
     if (hourly) {
       pending.push(rollupPerHour(runner, request, rollupRange, hourly).then((groups) => mergeInto(merged, groups, request.measures)));
     } else {
-      let rows: Promise<ParsedRow[]>;
       const compiled = compilePart(request, 'rollup', [rollupRange], false);
       const whole = caches.whole;
       const key = whole ? `${whole.rollupStamp}\u0000${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}` : '';
       const cached = whole?.store.get(key);
-      rows = cached
+      const rows: Promise<ParsedRow[]> = cached
         ? Promise.resolve(cached)
         : (runner.query(compiled.sql, compiled.parameters) as Promise<ParsedRow[]>).then((fetched) => {
             whole?.store.set(key, fetched);

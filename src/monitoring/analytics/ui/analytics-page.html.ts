@@ -165,7 +165,8 @@ const PAGE = `<!doctype html>
     var neg = cents.charAt(0) === '-';
     var parts = (neg ? cents.slice(1) : cents).split('.');
     var whole = parts[0].padStart(3, '0');
-    return (neg ? '-' : '') + whole.slice(0, -2).replace(/^0+(?=\d)/, '') + '.' + whole.slice(-2) + (parts[1] || '');
+    // padStart leaves at most one leading zero in front of the cents: "005" gives "0" and "05".
+    return (neg ? '-' : '') + whole.slice(0, -2) + '.' + whole.slice(-2) + (parts[1] || '');
   }
 
   // ----- API -------------------------------------------------------------------------------
