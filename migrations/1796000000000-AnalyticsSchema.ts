@@ -44,9 +44,15 @@ export class AnalyticsSchema1796000000000 implements MigrationInterface {
     // B-tree, not BRIN, on the time column: reports also need "latest N rows" ordered by time,
     // which BRIN cannot serve (measurements in docs/analytics.md).
     await queryRunner.query(`CREATE INDEX "IDX_llm_usage_timestamp" ON "llm_usage" ("timestamp")`);
-    await queryRunner.query(`CREATE INDEX "IDX_llm_usage_agent_id_timestamp" ON "llm_usage" ("agent_id", "timestamp")`);
-    await queryRunner.query(`CREATE INDEX "IDX_llm_usage_model_timestamp" ON "llm_usage" ("model", "timestamp")`);
-    await queryRunner.query(`CREATE INDEX "IDX_llm_usage_tenant_id_timestamp" ON "llm_usage" ("tenant_id", "timestamp")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_llm_usage_agent_id_timestamp" ON "llm_usage" ("agent_id", "timestamp")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_llm_usage_model_timestamp" ON "llm_usage" ("model", "timestamp")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_llm_usage_tenant_id_timestamp" ON "llm_usage" ("tenant_id", "timestamp")`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE "agent_executions" (
@@ -69,7 +75,9 @@ export class AnalyticsSchema1796000000000 implements MigrationInterface {
         "attributes" jsonb,
         CONSTRAINT "PK_agent_executions" PRIMARY KEY ("id")
       )`);
-    await queryRunner.query(`CREATE INDEX "IDX_agent_executions_timestamp" ON "agent_executions" ("timestamp")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_agent_executions_timestamp" ON "agent_executions" ("timestamp")`,
+    );
     await queryRunner.query(
       `CREATE INDEX "IDX_agent_executions_agent_id_timestamp" ON "agent_executions" ("agent_id", "timestamp")`,
     );
@@ -99,7 +107,9 @@ export class AnalyticsSchema1796000000000 implements MigrationInterface {
         CONSTRAINT "CHK_workflow_analytics_status" CHECK ("status" IN ('completed', 'failed', 'timeout')),
         CONSTRAINT "PK_workflow_analytics" PRIMARY KEY ("id")
       )`);
-    await queryRunner.query(`CREATE INDEX "IDX_workflow_analytics_finished_at" ON "workflow_analytics" ("finished_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_workflow_analytics_finished_at" ON "workflow_analytics" ("finished_at")`,
+    );
     await queryRunner.query(
       `CREATE INDEX "IDX_workflow_analytics_workflow_id_finished_at" ON "workflow_analytics" ("workflow_id", "finished_at")`,
     );

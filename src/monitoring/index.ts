@@ -43,3 +43,23 @@ export {
   type TimeseriesBucket,
   type AgentSort,
 } from './analytics/api/dto/analytics-query.dto';
+export { AnalyticsDatabase, type AnalyticsDatabaseSettings, type PoolStats } from './analytics/database/analytics-database';
+export { HourlyAggregator, type AggregationResult } from './analytics/aggregation/hourly-aggregator.service';
+export {
+  LATENCY_BUCKETS_MS,
+  LATENCY_BUCKET_COUNT,
+  latencyBucketIndex,
+  sumLatencyBuckets,
+  quantileFromLatencyBuckets,
+} from './analytics/latency-buckets';
+export {
+  ANALYTICS_ENTITIES,
+  LlmUsage,
+  AgentExecution,
+  WorkflowAnalytics,
+  LlmUsageHourly,
+  LlmUsageHourlyByModel,
+  AgentExecutionHourly,
+  WorkflowAnalyticsHourly,
+  AnalyticsAggregationState,
+} from './analytics/entities';

@@ -13,6 +13,7 @@ import {
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HourlyAggregator } from './analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
@@ -42,6 +43,7 @@ const EXPORTS = [
   AnalyticsAccessPolicy,
   AnalyticsAuthGuard,
   AnalyticsDatabase,
+  HourlyAggregator,
 ];
 
 /**

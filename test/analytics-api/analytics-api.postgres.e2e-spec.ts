@@ -1,4 +1,4 @@
-import { describeWithPostgres } from '../support/postgres-server';
+import { describeWithPostgres } from '../support/analytics-databases';
 import { defineAnalyticsApiSuite } from './support/analytics-api.suite';
 
 // A real PostgreSQL: a fresh database on TEST_DATABASE_URL, or a PostgreSQL 15 server started for

@@ -1,6 +1,10 @@
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
 import { ANALYTICS_MIGRATIONS_TABLE } from '../../src/monitoring/analytics/database/analytics-migrations';
-import { describeEachDatabase, provisionDatabase, type ProvisionedDatabase } from '../support/analytics-databases';
+import {
+  describeEachDatabase,
+  provisionDatabase,
+  type ProvisionedDatabase,
+} from '../support/analytics-databases';
 
 const TABLES = [
   'agent_executions',
@@ -8,6 +12,7 @@ const TABLES = [
   'analytics_aggregation_state',
   'llm_usage',
   'llm_usage_hourly',
+  'llm_usage_hourly_by_model',
   'workflow_analytics',
   'workflow_analytics_hourly',
 ];
@@ -31,7 +36,9 @@ describeEachDatabase('analytics migrations', (kind) => {
     const rows = await database.dataSource!.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
-    expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual([...TABLES, ANALYTICS_MIGRATIONS_TABLE].sort());
+    expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual(
+      [...TABLES, ANALYTICS_MIGRATIONS_TABLE].sort(),
+    );
   });
 
   it('agree with the entities: a generated migration would be empty', async () => {
@@ -40,13 +47,19 @@ describeEachDatabase('analytics migrations', (kind) => {
   });
 
   it('are recorded in their own table, so the host app`s migrations table is untouched', async () => {
-    const applied = await database.dataSource!.query(`SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}"`);
-    expect(applied).toEqual([{ name: 'AnalyticsSchema1796000000000' }]);
+    const applied = await database.dataSource!.query(
+      `SELECT name FROM "${ANALYTICS_MIGRATIONS_TABLE}" ORDER BY id`,
+    );
+    expect(applied).toEqual([
+      { name: 'AnalyticsSchema1796000000000' },
+      { name: 'AnalyticsModelRollup1796000000001' },
+    ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);
   });
 
   it('revert to an empty schema and apply again', async () => {
     const source = database.dataSource!;
+    await source.undoLastMigration({ transaction: 'each' });
     await source.undoLastMigration({ transaction: 'each' });
     const left = await source.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,

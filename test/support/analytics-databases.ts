@@ -1,6 +1,6 @@
 import { IN_MEMORY_DATABASE } from '../../src/monitoring/analytics/database/embedded-postgres';
 import { freshPgliteDir } from './pglite-template';
-import { describeWithPostgres, startPostgres } from './postgres-server';
+import { postgresUnavailableReason, startPostgres } from './postgres-server';
 
 /** The two databases every analytics database test runs on. */
 export type DatabaseKind = 'pglite' | 'postgresql';
@@ -21,7 +21,12 @@ export async function provisionDatabase(kind: DatabaseKind): Promise<Provisioned
     return { kind, embeddedDatabaseDir: dir, cleanup: remove };
   }
   const server = await startPostgres();
-  return { kind, databaseUrl: server.url, embeddedDatabaseDir: IN_MEMORY_DATABASE, cleanup: () => server.stop() };
+  return {
+    kind,
+    databaseUrl: server.url,
+    embeddedDatabaseDir: IN_MEMORY_DATABASE,
+    cleanup: () => server.stop(),
+  };
 }
 
 /**
@@ -31,4 +36,27 @@ export async function provisionDatabase(kind: DatabaseKind): Promise<Provisioned
 export function describeEachDatabase(name: string, body: (kind: DatabaseKind) => void): void {
   describe(`${name} [PGlite]`, () => body('pglite'));
   describeWithPostgres(`${name} [PostgreSQL]`, () => body('postgresql'));
+}
+
+/**
+ * `describe` for tests that need a real PostgreSQL. When none can be provided the block is skipped
+ * with a printed reason, except under CI=true where the missing server is a failure.
+ */
+export function describeWithPostgres(name: string, body: () => void): void {
+  const reason = postgresUnavailableReason();
+  if (reason && process.env.CI !== 'true') {
+    // eslint-disable-next-line no-console
+    console.warn(`skipping "${name}": ${reason}`);
+    describe.skip(name, body);
+    return;
+  }
+  describe(name, () => {
+    if (reason) {
+      it('has a PostgreSQL server (required when CI=true)', () => {
+        throw new Error(reason);
+      });
+      return;
+    }
+    body();
+  });
 }

@@ -27,9 +27,14 @@ function pgliteTemplate(): Promise<string> {
     const building = await mkdtemp(join(tmpdir(), 'mon-pglite-build-'));
     // Through the module's own embedded server: PGlite runs in its worker thread, outside the
     // test runner's module sandbox.
-    const embedded = new EmbeddedPostgres(building);
-    await embedded.start();
-    await embedded.stop();
+    try {
+      const embedded = new EmbeddedPostgres(building);
+      await embedded.start();
+      await embedded.stop();
+    } catch (error) {
+      await rm(building, { recursive: true, force: true });
+      throw error;
+    }
     try {
       await rename(building, target);
     } catch {

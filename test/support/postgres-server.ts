@@ -36,38 +36,17 @@ export function postgresUnavailableReason(): string | undefined {
 }
 
 /**
- * `describe` for tests that need a real PostgreSQL. When none can be provided the block is skipped
- * with a printed reason, except under CI=true where the missing server is a failure.
- */
-export function describeWithPostgres(name: string, body: () => void): void {
-  const reason = postgresUnavailableReason();
-  if (reason && process.env.CI !== 'true') {
-    // eslint-disable-next-line no-console
-    console.warn(`skipping "${name}": ${reason}`);
-    describe.skip(name, body);
-    return;
-  }
-  describe(name, () => {
-    if (reason) {
-      it('has a PostgreSQL server (required when CI=true)', () => {
-        throw new Error(reason);
-      });
-      return;
-    }
-    body();
-  });
-}
-
-/**
  * A fresh database on a real PostgreSQL server. With `TEST_DATABASE_URL` a new database is
  * created on that server (and dropped by `stop()`), unless `ownServer` is requested; otherwise a
  * PostgreSQL 15 server is initialised in a temp directory and started on a free port (as user
  * `postgres` when running as root).
  */
-export async function startPostgres(options: { ownServer?: boolean } = {}): Promise<TestPostgres> {
+export async function startPostgres(
+  options: { ownServer?: boolean; durable?: boolean } = {},
+): Promise<TestPostgres> {
   const shared = process.env.TEST_DATABASE_URL;
   if (shared && !options.ownServer) return createDatabaseOn(shared);
-  return startOwnServer();
+  return startOwnServer(options.durable ?? false);
 }
 
 async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
@@ -75,18 +54,27 @@ async function createDatabaseOn(adminUrl: string): Promise<TestPostgres> {
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const unsupported = () => Promise.reject(new Error('stopServer/startServer need a server started by the tests (ownServer)'));
+  const unsupported = () =>
+    Promise.reject(
+      new Error('stopServer/startServer need a server started by the tests (ownServer)'),
+    );
   return {
     url: url.toString(),
     ownServer: false,
     stopServer: unsupported,
     startServer: unsupported,
-    stop: () => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    stop: () =>
+      withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 
-async function startOwnServer(): Promise<TestPostgres> {
-  const reason = existsSync(join(POSTGRES_BIN, 'initdb')) ? undefined : `no ${join(POSTGRES_BIN, 'initdb')}`;
+/** `durable`: keep PostgreSQL's default fsync / synchronous_commit (benchmarks); tests turn them off. */
+async function startOwnServer(durable: boolean): Promise<TestPostgres> {
+  const reason = existsSync(join(POSTGRES_BIN, 'initdb'))
+    ? undefined
+    : `no ${join(POSTGRES_BIN, 'initdb')}`;
   if (reason) throw new Error(`cannot start PostgreSQL: ${reason}`);
   const dir = await mkdtemp(join(tmpdir(), 'mon-pgsrv-'));
   const asRoot = process.getuid?.() === 0;
@@ -99,10 +87,25 @@ async function startOwnServer(): Promise<TestPostgres> {
   const data = join(dir, 'data');
   const port = await freePort();
   const pg = (tool: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args]) : run(join(POSTGRES_BIN, tool), args);
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args])
+      : run(join(POSTGRES_BIN, tool), args);
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  const start = () => pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverOptions, 'start']);
+  const fast = durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}`;
+  const start = () =>
+    pg('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      serverOptions,
+      'start',
+    ]);
   const stopServer = () => pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   await start();
   let stopped = false;
@@ -137,7 +140,8 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
 async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const uid = Number((await run('id', ['-u', 'postgres'])).trim());
   const gid = Number((await run('id', ['-g', 'postgres'])).trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('user "postgres" not found');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('user "postgres" not found');
   return { uid, gid };
 }
 
@@ -163,7 +167,11 @@ function run(cmd: string, args: string[]): Promise<string> {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', reject);
     child.once('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim() || out.trim()}`)),
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim() || out.trim()}`),
+          ),
     );
   });
 }

@@ -30,16 +30,16 @@ export class AnalyticsLifecycle implements OnApplicationBootstrap, OnApplication
     try {
       await this.database.open();
       this.startWorkers();
-    } catch (error) {
-      this.logger.warn(
-        `analytics database ${this.database.description} not available at startup (${errorMessage(error)}); retrying in the background`,
-      );
+    } catch {
+      // openWithRetry logs the failure (once) and the recovery.
       this.connecting = this.database
         .openWithRetry()
         .then(() => {
           if (this.database.dataSource && !this.shutDown) this.startWorkers();
         })
-        .catch((e: unknown) => this.logger.error(`analytics database connection abandoned: ${errorMessage(e)}`));
+        .catch((e: unknown) =>
+          this.logger.error(`analytics database connection abandoned: ${errorMessage(e)}`),
+        );
     }
   }
 
@@ -57,7 +57,8 @@ export class AnalyticsLifecycle implements OnApplicationBootstrap, OnApplication
       this.database.close().then(() => true),
       Math.max(1_000, deadline - Date.now()),
     );
-    if (closed !== true) this.logger.error('analytics database did not close within the shutdown timeout');
+    if (closed !== true)
+      this.logger.error('analytics database did not close within the shutdown timeout');
     await this.connecting;
   }
 

@@ -33,7 +33,11 @@ export function createAnalyticsProviders(): FactoryProvider[] {
     {
       provide: AnalyticsMetrics,
       inject: [MONITORING_REGISTRY, MONITORING_OPTIONS, AnalyticsDatabase],
-      useFactory: (registry: Registry, options: MonitoringOptions, database: AnalyticsDatabase | null) => {
+      useFactory: (
+        registry: Registry,
+        options: MonitoringOptions,
+        database: AnalyticsDatabase | null,
+      ) => {
         if (!database) return null;
         const metrics = new AnalyticsMetrics(registry, options.metricsPrefix);
         metrics.watchPool(() => database.poolStats());
@@ -43,7 +47,11 @@ export function createAnalyticsProviders(): FactoryProvider[] {
     {
       provide: AnalyticsWriteQueue,
       inject: [MONITORING_OPTIONS, AnalyticsDatabase, AnalyticsMetrics],
-      useFactory: (options: MonitoringOptions, database: AnalyticsDatabase | null, metrics: AnalyticsMetrics | null) => {
+      useFactory: (
+        options: MonitoringOptions,
+        database: AnalyticsDatabase | null,
+        metrics: AnalyticsMetrics | null,
+      ) => {
         if (!database || !metrics) return null;
         const queue = new AnalyticsWriteQueue(
           new PgBatchWriter(database),

@@ -28,7 +28,9 @@ export function latencyBucketIndex(latencyMs: number): number {
  * Adds bucket arrays element by element (e.g. the rows of several hours). Accepts the strings
  * PostgreSQL returns for `bigint[]`. Missing elements count as zero.
  */
-export function sumLatencyBuckets(arrays: ReadonlyArray<ReadonlyArray<number | string | bigint> | null>): number[] {
+export function sumLatencyBuckets(
+  arrays: ReadonlyArray<ReadonlyArray<number | string | bigint> | null>,
+): number[] {
   const total = new Array<number>(LATENCY_BUCKET_COUNT).fill(0);
   for (const array of arrays) {
     if (!array) continue;
@@ -48,7 +50,8 @@ export function quantileFromLatencyBuckets(
   quantile: number,
   maxValue?: number,
 ): number | null {
-  if (!(quantile >= 0 && quantile <= 1)) throw new RangeError(`quantile must be within [0, 1], got ${quantile}`);
+  if (!(quantile >= 0 && quantile <= 1))
+    throw new RangeError(`quantile must be within [0, 1], got ${quantile}`);
   const values = counts.map((c) => Number(c));
   const total = values.reduce((a, b) => a + b, 0);
   if (total === 0) return null;

@@ -22,6 +22,13 @@ export interface HourlyAggregatorSettings {
   intervalSeconds: number;
   /** Closed hours rebuilt again on every run, so rows that arrive late are counted. */
   lookbackHours: number;
+  /** Hours rebuilt per transaction. Default `AGGREGATION_CHUNK_HOURS`. */
+  chunkHours?: number;
+  /**
+   * The current time. Default: the database's `now()`, so replicas with skewed clocks agree on
+   * which hours are closed. Tests and benchmarks pass a fixed clock.
+   */
+  now?: () => Date;
 }
 
 /** Outcome of one run. */
@@ -48,6 +55,7 @@ export interface AggregationResult {
  */
 export class HourlyAggregator {
   private readonly logger = new Logger('MonitoringAnalytics');
+  private readonly chunkMs: number;
   private current?: Promise<AggregationResult>;
   private intervalName?: string;
   private timer?: NodeJS.Timeout;
@@ -59,7 +67,9 @@ export class HourlyAggregator {
     private readonly settings: HourlyAggregatorSettings,
     private readonly metrics: AnalyticsMetrics,
     private readonly scheduler?: SchedulerRegistry,
-  ) {}
+  ) {
+    this.chunkMs = (settings.chunkHours ?? AGGREGATION_CHUNK_HOURS) * HOUR_MS;
+  }
 
   /** Schedules the periodic run and starts one now. */
   start(): void {
@@ -68,7 +78,8 @@ export class HourlyAggregator {
     this.timer.unref();
     if (this.scheduler) {
       let name = AGGREGATION_INTERVAL_NAME;
-      for (let i = 2; this.scheduler.doesExist('interval', name); i++) name = `${AGGREGATION_INTERVAL_NAME}-${i}`;
+      for (let i = 2; this.scheduler.doesExist('interval', name); i++)
+        name = `${AGGREGATION_INTERVAL_NAME}-${i}`;
       this.scheduler.addInterval(name, this.timer);
       this.intervalName = name;
     }
@@ -95,6 +106,42 @@ export class HourlyAggregator {
     return this.current;
   }
 
+  /**
+   * Rebuilds the rollups of every hour overlapping [from, to), whatever the saved progress and the
+   * look-back window: for rows written later than the look-back allows (e.g. after a long network
+   * partition of one replica). Waits for the lock instead of skipping. The progress is unchanged.
+   * Returns the number of hours rebuilt.
+   */
+  async rebuild(from: Date, to: Date): Promise<number> {
+    const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
+    const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
+    const client = await this.database.connect();
+    let broken = false;
+    try {
+      let hours = 0;
+      for (let a = start; a < end;) {
+        const b = new Date(Math.min(a.getTime() + this.chunkMs, end.getTime()));
+        await client.query('BEGIN');
+        try {
+          await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [AGGREGATION_LOCK_KEY]);
+          await rebuildHours(client, a, b);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        hours += Math.round((b.getTime() - a.getTime()) / HOUR_MS);
+        a = b;
+      }
+      return hours;
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   private async runOnce(): Promise<AggregationResult> {
     let client: PoolClient | undefined;
     let broken = false;
@@ -118,7 +165,8 @@ export class HourlyAggregator {
         if (chunk.done) break;
         from = chunk.next;
       }
-      if (lastClosedHour) this.metrics.aggregationLastClosedHour.set(lastClosedHour.getTime() / 1000);
+      if (lastClosedHour)
+        this.metrics.aggregationLastClosedHour.set(lastClosedHour.getTime() / 1000);
       this.metrics.aggregationRuns.inc({ result: 'completed' });
       if (this.failing) this.logger.log('analytics aggregation recovered');
       this.failing = false;
@@ -127,7 +175,10 @@ export class HourlyAggregator {
       const err = error instanceof Error ? error : new Error(String(error));
       broken = true;
       this.metrics.aggregationRuns.inc({ result: 'failed' });
-      if (!this.failing) this.logger.warn(`analytics aggregation failed (${errorMessage(err)}); retried on the next run`);
+      if (!this.failing)
+        this.logger.warn(
+          `analytics aggregation failed (${errorMessage(err)}); retried on the next run`,
+        );
       this.failing = true;
       return { status: 'failed', hoursAggregated: hours, lastClosedHour, error: err };
     } finally {
@@ -146,15 +197,19 @@ export class HourlyAggregator {
   ): Promise<'locked' | { hours: number; lastClosedHour: Date | null; done: boolean; next: Date }> {
     await client.query('BEGIN');
     try {
-      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS "locked"', [
-        AGGREGATION_LOCK_KEY,
-      ]);
+      const lock = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS "locked"',
+        [AGGREGATION_LOCK_KEY],
+      );
       if (!lock.rows[0]?.locked) {
         await client.query('ROLLBACK');
         return 'locked';
       }
-      // The database's clock decides which hours are closed: replicas may disagree slightly.
-      const now = await client.query<{ hour: Date }>(`SELECT date_trunc('hour', now(), 'UTC') AS "hour"`);
+      // The database's clock decides which hours are closed: replicas' clocks may disagree.
+      const now = await client.query<{ hour: Date }>(
+        `SELECT date_trunc('hour', COALESCE($1::timestamptz, now()), 'UTC') AS "hour"`,
+        [this.settings.now?.() ?? null],
+      );
       const closedUntil = now.rows[0]!.hour;
       await client.query(
         `INSERT INTO "analytics_aggregation_state" ("name", "last_closed_hour", "updated_at")
@@ -167,7 +222,9 @@ export class HourlyAggregator {
       );
       const last = state.rows[0]?.last ?? null;
       if (from === undefined) {
-        const lookbackStart = new Date(closedUntil.getTime() - this.settings.lookbackHours * HOUR_MS);
+        const lookbackStart = new Date(
+          closedUntil.getTime() - this.settings.lookbackHours * HOUR_MS,
+        );
         if (last) {
           const catchUpStart = new Date(last.getTime() + HOUR_MS);
           from = catchUpStart < lookbackStart ? catchUpStart : lookbackStart;
@@ -182,11 +239,8 @@ export class HourlyAggregator {
         await client.query('COMMIT');
         return { hours: 0, lastClosedHour: last, done: true, next: from };
       }
-      const chunkEnd = new Date(Math.min(from.getTime() + AGGREGATION_CHUNK_HOURS * HOUR_MS, closedUntil.getTime()));
-      for (const rollup of ROLLUPS) {
-        await client.query(rollup.deleteSql, [from, chunkEnd]);
-        await client.query(rollup.insertSql, [from, chunkEnd]);
-      }
+      const chunkEnd = new Date(Math.min(from.getTime() + this.chunkMs, closedUntil.getTime()));
+      await rebuildHours(client, from, chunkEnd);
       const lastOfChunk = new Date(chunkEnd.getTime() - HOUR_MS);
       const lastClosedHour = last && last > lastOfChunk ? last : lastOfChunk;
       await client.query(
@@ -200,5 +254,13 @@ export class HourlyAggregator {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+}
+
+/** Replaces the rollup rows of the hours in [from, to) by a full recomputation from the raw rows. */
+async function rebuildHours(client: PoolClient, from: Date, to: Date): Promise<void> {
+  for (const rollup of ROLLUPS) {
+    await client.query(rollup.deleteSql, [from, to]);
+    await client.query(rollup.insertSql, [from, to]);
   }
 }

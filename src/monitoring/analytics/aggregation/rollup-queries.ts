@@ -32,7 +32,7 @@ function hourOf(column: string): string {
 }
 
 /**
- * The three rollups. Each is rebuilt for whole hours (delete, then insert the full recomputation)
+ * The rollups. Each is rebuilt for whole hours (delete, then insert the full recomputation)
  * inside one transaction, so a re-run gives the same rows and readers never see a half-built
  * hour. Missing ids become '' (they are part of the primary key).
  */
@@ -55,6 +55,24 @@ export const ROLLUPS: readonly RollupDefinition[] = [
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2
       GROUP BY 1, 2, 3, 4, 5, 6, 7`,
+  },
+  {
+    rollup: 'llm_usage_hourly_by_model',
+    deleteSql: `DELETE FROM "llm_usage_hourly_by_model" WHERE "hour" >= $1 AND "hour" < $2`,
+    insertSql: `
+      INSERT INTO "llm_usage_hourly_by_model" (
+        "hour", "provider", "model",
+        "calls", "failures", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+        "cost_cents", "unpriced_calls", "latency_ms_sum", "latency_ms_max", "latency_ms_buckets")
+      SELECT ${hourOf('"timestamp"')}, "provider", "model",
+        count(*), count(*) FILTER (WHERE NOT "success"),
+        COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
+        COALESCE(sum("cached_tokens"), 0), COALESCE(sum("reasoning_tokens"), 0),
+        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL),
+        COALESCE(sum("latency_ms"), 0), max("latency_ms"), ${bucketArraySql('"latency_ms"')}
+      FROM "llm_usage"
+      WHERE "timestamp" >= $1 AND "timestamp" < $2
+      GROUP BY 1, 2, 3`,
   },
   {
     rollup: 'agent_executions_hourly',

@@ -28,6 +28,11 @@ export interface AggregateRequest<D extends string, M extends string> {
   measures: readonly M[];
   /** Also compute the latency distribution (count, sum, max, percentiles). */
   latency?: boolean;
+  /**
+   * Exact percentiles from raw rows. Default: when the plan has no rollup part. Set false when
+   * the raw part is merged with a rollup read separately (bucket counts are needed then).
+   */
+  exactPercentiles?: boolean;
 }
 
 /** The latency distribution of one group. */
@@ -237,12 +242,27 @@ function addRow<D extends string, M extends string>(
   }
 }
 
-function mergeInto<D extends string, M extends string>(
+/** Adds the groups of `source` into `target` (sums, maxima, bucket counts). */
+export function mergeInto<D extends string, M extends string>(
   target: Map<string, AggregateRow<D, M>>,
   source: Map<string, AggregateRow<D, M>>,
   measures: readonly M[],
 ): void {
   for (const [key, row] of source) addRow(target, key, row, measures);
+}
+
+/** The groups of rows as a map keyed like `runAggregate` keys them. */
+export function keyedRows<D extends string, M extends string>(
+  request: Pick<AggregateRequest<D, M>, 'groupBy' | 'timeBucket'>,
+  rows: AggregateRow<D, M>[],
+): Map<string, AggregateRow<D, M>> {
+  const map = new Map<string, AggregateRow<D, M>>();
+  for (const row of rows) {
+    const parts: string[] = request.groupBy.map((d) => row.keys[d] ?? '');
+    if (request.timeBucket) parts.push(String(row.bucketStart));
+    map.set(JSON.stringify(parts), row);
+  }
+  return map;
 }
 
 /** Caches the rollup part of aggregations; see `AnalyticsQueryCache`. */
@@ -328,7 +348,7 @@ export async function runAggregate<D extends string, M extends string>(
   caches: RollupCaches = {},
 ): Promise<AggregateRow<D, M>[]> {
   const { plan } = request;
-  const exact = plan.rollup === null;
+  const exact = request.exactPercentiles ?? plan.rollup === null;
   const merged = new Map<string, AggregateRow<D, M>>();
   const pending: Promise<void>[] = [];
 

@@ -113,6 +113,19 @@ export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
   },
 };
 
+/** Dimensions of `llm_usage_hourly_by_model`. */
+export const BY_MODEL_DIMENSIONS: readonly LlmDimension[] = ['provider', 'model'];
+
+/**
+ * `llm_usage` with `llm_usage_hourly_by_model` as its rollup (a few rows per hour, whatever the
+ * number of agents, tenants and users): for LLM reports grouped and filtered by provider / model
+ * only. The other dimensions do not exist in that rollup and must not be used with it.
+ */
+export const LLM_USAGE_BY_MODEL: FactTable<LlmDimension, LlmMeasure> = {
+  ...LLM_USAGE,
+  rollupTable: '"llm_usage_hourly_by_model"',
+};
+
 export type AgentDimension = 'agent_id' | 'agent_type' | 'workflow_id' | 'tenant_id';
 export type AgentMeasure = 'executions' | 'failures' | 'llm_calls' | 'tool_calls' | 'tokens_used' | 'cost';
 

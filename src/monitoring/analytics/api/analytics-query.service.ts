@@ -2,13 +2,24 @@ import { BadRequestException, Logger, ServiceUnavailableException } from '@nestj
 import { AGGREGATION_STATE_NAME } from '../aggregation/hourly-aggregator.service';
 import { quantileFromLatencyBuckets } from '../latency-buckets';
 import {
+  keyedRows,
+  mergeInto,
   runAggregate,
   type AggregateRequest,
   type AggregateRow,
   type AnalyticsSqlRunner,
   type LatencyAggregate,
 } from './analytics-aggregate.query';
-import { AGENT_EXECUTIONS, LLM_USAGE, WORKFLOW_RUNS, type FactTable, type LlmDimension, type LlmMeasure } from './analytics-fact-tables';
+import {
+  AGENT_EXECUTIONS,
+  BY_MODEL_DIMENSIONS,
+  LLM_USAGE,
+  LLM_USAGE_BY_MODEL,
+  WORKFLOW_RUNS,
+  type FactTable,
+  type LlmDimension,
+  type LlmMeasure,
+} from './analytics-fact-tables';
 import { moneyFromNano, formatNanoAsCents } from './analytics-money';
 import { AnalyticsQueryCache } from './analytics-query.cache';
 import { RollupHourCache } from './analytics-rollup-hour.cache';
@@ -72,7 +83,14 @@ interface RollupCoverage {
   stamp: string;
 }
 
-type CoverageMap = Map<string, RollupCoverage>;
+interface CoverageMap {
+  jobs: Map<string, RollupCoverage>;
+  /**
+   * First hour of `llm_usage_hourly_by_model` (null: empty). Hours before it (rolled up before
+   * that table existed) are read from `llm_usage_hourly`.
+   */
+  byModelFrom: Date | null;
+}
 type Row<D extends string, M extends string> = AggregateRow<D, M>;
 
 const num = (v: bigint): number => Number(v);
@@ -546,32 +564,68 @@ export class AnalyticsQueryService {
     range: TimeRange,
     request: Omit<AggregateRequest<D, M>, 'plan'> & { table: FactTable<D, M> },
   ): Promise<{ plan: RangePlan; rows: Row<D, M>[] }> {
-    const rollup = coverage.get(request.table.aggregationJob);
+    const rollup = coverage.jobs.get(request.table.aggregationJob);
     const plan = planRange(range, rollup?.until ?? null);
-    const rows = await runAggregate(
-      this.database(),
-      { ...request, plan },
-      rollup
-        ? { hourly: this.hourCache, whole: { store: this.cache, rollupStamp: `${request.table.rollupTable}@${rollup.stamp}` } }
-        : {},
+    const runner = this.database();
+    const caches = rollup
+      ? { hourly: this.hourCache, whole: { store: this.cache, rollupStamp: `${request.table.rollupTable}@${rollup.stamp}` } }
+      : {};
+    const byModelFrom = coverage.byModelFrom?.getTime();
+    const byModel =
+      (request.table as FactTable<string, string>) === LLM_USAGE &&
+      plan.rollup !== null &&
+      byModelFrom !== undefined &&
+      byModelFrom < plan.rollup.to.getTime() &&
+      request.groupBy.every((d) => (BY_MODEL_DIMENSIONS as readonly string[]).includes(d)) &&
+      Object.entries(request.filters).every(
+        ([d, v]) => v === undefined || (BY_MODEL_DIMENSIONS as readonly string[]).includes(d),
+      );
+    if (!byModel || plan.rollup === null || byModelFrom === undefined) {
+      return { plan, rows: await runAggregate(runner, { ...request, plan }, caches) };
+    }
+    // Whole hours from the per-model rollup where it exists; earlier hours (rolled up before it
+    // was added) from the full rollup, together with the raw pieces.
+    const split = new Date(Math.max(plan.rollup.from.getTime(), byModelFrom));
+    const modelPart = runAggregate(
+      runner,
+      {
+        ...request,
+        table: LLM_USAGE_BY_MODEL as unknown as FactTable<D, M>,
+        plan: { ...plan, rollup: { from: split, to: plan.rollup.to }, raw: [] },
+        exactPercentiles: false,
+      },
+      caches,
     );
-    return { plan, rows };
+    const fullRollup = split.getTime() > plan.rollup.from.getTime() ? { from: plan.rollup.from, to: split } : null;
+    const restPart =
+      fullRollup !== null || plan.raw.length > 0
+        ? runAggregate(runner, { ...request, plan: { ...plan, rollup: fullRollup }, exactPercentiles: false }, caches)
+        : Promise.resolve([]);
+    const [a, b] = await Promise.all([modelPart, restPart]);
+    const merged = keyedRows(request, a);
+    mergeInto(merged, keyedRows(request, b), request.measures);
+    return { plan, rows: [...merged.values()] };
   }
 
-  /** Reads the aggregator's progress: rollups are complete up to the end of `last_closed_hour`. */
+  /**
+   * Reads the aggregator's progress (rollups are complete up to the end of `last_closed_hour`)
+   * and where the per-model rollup starts.
+   */
   private async coverage(): Promise<CoverageMap> {
     const rows = (await this.database().query(
       `SELECT "name", (extract(epoch from "last_closed_hour") * 1000)::bigint::text AS "closed",
-              (extract(epoch from "updated_at") * 1000)::bigint::text AS "updated"
+              (extract(epoch from "updated_at") * 1000)::bigint::text AS "updated",
+              (SELECT (extract(epoch from min("hour")) * 1000)::bigint::text FROM "llm_usage_hourly_by_model") AS "by_model_from"
          FROM "analytics_aggregation_state" WHERE "last_closed_hour" IS NOT NULL`,
-    )) as { name: string; closed: string; updated: string | null }[];
-    const map: CoverageMap = new Map();
+    )) as { name: string; closed: string; updated: string | null; by_model_from: string | null }[];
+    const jobs = new Map<string, RollupCoverage>();
     for (const row of rows) {
-      map.set(row.name, { until: new Date(Number(row.closed) + HOUR_MS), stamp: `${row.closed}/${row.updated ?? ''}` });
+      jobs.set(row.name, { until: new Date(Number(row.closed) + HOUR_MS), stamp: `${row.closed}/${row.updated ?? ''}` });
     }
     const job = rows.find((r) => r.name === AGGREGATION_STATE_NAME);
     this.hourCache.observe(job ? Number(job.closed) : null, job?.updated ? Number(job.updated) : null);
-    return map;
+    const byModelFrom = job?.by_model_from ? new Date(Number(job.by_model_from)) : null;
+    return { jobs, byModelFrom };
   }
 
   /** The connection, with failures turned into 503 answers (details go to the log only). */

@@ -4,8 +4,7 @@ import { ANALYTICS_MIGRATIONS_TABLE, loadAnalyticsMigrations } from './analytics
 
 /** Where the analytics tables live: a server URL, or the socket of the embedded database. */
 export type AnalyticsConnectionTarget =
-  | { url: string }
-  | { host: string; port: number; user: string; database: string };
+  { url: string } | { host: string; port: number; user: string; database: string };
 
 /** Name of the module's TypeORM connection; distinct from the host app's default connection. */
 export const ANALYTICS_DATA_SOURCE_NAME = 'monitoring';
@@ -15,7 +14,10 @@ export const ANALYTICS_DATA_SOURCE_NAME = 'monitoring';
  * migrations. `extra` tunes `pg.Pool`: TCP keep-alive so a silently dropped connection is
  * noticed, and a bounded connect time so an unreachable server fails fast into the retry loop.
  */
-export function analyticsDataSourceOptions(target: AnalyticsConnectionTarget, poolSize: number): DataSourceOptions {
+export function analyticsDataSourceOptions(
+  target: AnalyticsConnectionTarget,
+  poolSize: number,
+): DataSourceOptions {
   const connection =
     'url' in target
       ? { url: target.url }
@@ -41,6 +43,9 @@ export function analyticsDataSourceOptions(target: AnalyticsConnectionTarget, po
 }
 
 /** Creates (without connecting) the analytics `DataSource` for a target. */
-export function createAnalyticsDataSource(target: AnalyticsConnectionTarget, poolSize: number): DataSource {
+export function createAnalyticsDataSource(
+  target: AnalyticsConnectionTarget,
+  poolSize: number,
+): DataSource {
   return new DataSource(analyticsDataSourceOptions(target, poolSize));
 }

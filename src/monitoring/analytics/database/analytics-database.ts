@@ -2,7 +2,10 @@ import { Logger } from '@nestjs/common';
 import { Client, type Pool, type PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { createAnalyticsDataSource, type AnalyticsConnectionTarget } from './analytics-data-source.factory';
+import {
+  createAnalyticsDataSource,
+  type AnalyticsConnectionTarget,
+} from './analytics-data-source.factory';
 import { EmbeddedPostgres } from './embedded-postgres';
 
 /** Advisory lock held while migrations run, so replicas starting together migrate once. */
@@ -42,7 +45,10 @@ export class AnalyticsDatabase {
   private closed = false;
   private retryTimer?: NodeJS.Timeout;
   private wakeRetry?: () => void;
-  private readonly readyWaiters: Array<{ resolve(ds: DataSource): void; reject(error: Error): void }> = [];
+  private readonly readyWaiters: Array<{
+    resolve(ds: DataSource): void;
+    reject(error: Error): void;
+  }> = [];
 
   constructor(readonly settings: AnalyticsDatabaseSettings) {}
 
@@ -109,7 +115,10 @@ export class AnalyticsDatabase {
     while (!this.closed && !this.dataSource) {
       try {
         await this.open();
-        if (failures > 0) this.logger.log(`analytics database ${this.description} connected after ${failures} failed attempts`);
+        if (failures > 0)
+          this.logger.log(
+            `analytics database ${this.description} connected after ${failures} failed attempts`,
+          );
         return;
       } catch (error) {
         failures++;
@@ -135,7 +144,8 @@ export class AnalyticsDatabase {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     await this.opening?.catch(() => undefined);
-    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(new Error('analytics database is closed'));
+    for (const waiter of this.readyWaiters.splice(0))
+      waiter.reject(new Error('analytics database is closed'));
     const source = this.source;
     this.source = undefined;
     try {
@@ -160,13 +170,18 @@ export class AnalyticsDatabase {
       }
       target = this.embedded.connection;
     }
-    const source = createAnalyticsDataSource(target, this.embeddedMode ? 1 : this.settings.poolSize);
+    const source = createAnalyticsDataSource(
+      target,
+      this.embeddedMode ? 1 : this.settings.poolSize,
+    );
     try {
       await source.initialize();
       if (this.settings.runMigrations) {
         await this.migrate(source);
       } else if (await source.showMigrations()) {
-        this.logger.warn('analytics migrations are pending and analyticsRunMigrations is off: run `npm run migration:run`');
+        this.logger.warn(
+          'analytics migrations are pending and analyticsRunMigrations is off: run `npm run migration:run`',
+        );
       }
     } catch (error) {
       if (source.isInitialized) await source.destroy().catch(() => undefined);
@@ -187,14 +202,20 @@ export class AnalyticsDatabase {
       return;
     }
     // A session lock on a connection of its own, outside the pool the migrations run on.
-    const lock = new Client({ connectionString: this.settings.databaseUrl, connectionTimeoutMillis: 5_000 });
+    const lock = new Client({
+      connectionString: this.settings.databaseUrl,
+      connectionTimeoutMillis: 5_000,
+    });
     await lock.connect();
     try {
       await lock.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
       const applied = await source.runMigrations({ transaction: 'each' });
-      if (applied.length > 0) this.logger.log(`applied analytics migrations: ${applied.map((m) => m.name).join(', ')}`);
+      if (applied.length > 0)
+        this.logger.log(`applied analytics migrations: ${applied.map((m) => m.name).join(', ')}`);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await lock
+        .query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY])
+        .catch(() => undefined);
       await lock.end().catch(() => undefined);
     }
   }

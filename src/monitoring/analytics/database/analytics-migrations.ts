@@ -14,9 +14,15 @@ const MIGRATION_FILE = /^\d{13}-[A-Za-z0-9]+\.(ts|js)$/;
  * sources (tests run them as TypeScript).
  */
 export function analyticsMigrationsDir(): string {
-  const candidates = [resolve(__dirname, '../../../migrations'), resolve(__dirname, '../../../../migrations')];
-  const found = candidates.find((dir) => existsSync(dir) && readdirSync(dir).some((f) => MIGRATION_FILE.test(f)));
-  if (!found) throw new Error(`analytics migrations not found (looked in ${candidates.join(', ')})`);
+  const candidates = [
+    resolve(__dirname, '../../../migrations'),
+    resolve(__dirname, '../../../../migrations'),
+  ];
+  const found = candidates.find(
+    (dir) => existsSync(dir) && readdirSync(dir).some((f) => MIGRATION_FILE.test(f)),
+  );
+  if (!found)
+    throw new Error(`analytics migrations not found (looked in ${candidates.join(', ')})`);
   return found;
 }
 
@@ -32,14 +38,18 @@ export function loadAnalyticsMigrations(dir = analyticsMigrationsDir()): Migrati
   const wanted = runningCompiled ? '.js' : '.ts';
   let files = readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && extname(f) === wanted);
   // Compiled code next to TypeScript-only migrations (e.g. ts-node): accept the other flavour.
-  if (files.length === 0) files = readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts'));
+  if (files.length === 0)
+    files = readdirSync(dir).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts'));
   files.sort();
   const classes: MigrationClass[] = [];
   for (const file of files) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exported = require(join(dir, file)) as Record<string, unknown>;
     for (const value of Object.values(exported)) {
-      if (typeof value === 'function' && typeof (value as { prototype?: MigrationInterface }).prototype?.up === 'function') {
+      if (
+        typeof value === 'function' &&
+        typeof (value as { prototype?: MigrationInterface }).prototype?.up === 'function'
+      ) {
         classes.push(value as MigrationClass);
       }
     }

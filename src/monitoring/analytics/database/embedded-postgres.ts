@@ -45,7 +45,8 @@ parentPort.on('message', (message) => {
 });
 `;
 
-type WorkerMessage = { type: 'ready' } | { type: 'failed'; error: string } | { type: 'stopped'; error?: string };
+type WorkerMessage =
+  { type: 'ready' } | { type: 'failed'; error: string } | { type: 'stopped'; error?: string };
 
 /**
  * An embedded PostgreSQL (PGlite, compiled to WebAssembly) served on a private Unix socket, so the
@@ -105,10 +106,12 @@ export class EmbeddedPostgres {
       await new Promise<void>((resolvePromise, reject) => {
         onMessage = (message) => {
           if (message.type === 'ready') resolvePromise();
-          else if (message.type === 'failed') reject(new Error(`embedded PostgreSQL failed to start: ${message.error}`));
+          else if (message.type === 'failed')
+            reject(new Error(`embedded PostgreSQL failed to start: ${message.error}`));
         };
         onError = reject;
-        onExit = (code) => reject(new Error(`embedded PostgreSQL exited during startup (code ${code})`));
+        onExit = (code) =>
+          reject(new Error(`embedded PostgreSQL exited during startup (code ${code})`));
         worker.on('message', onMessage);
         worker.on('error', onError);
         worker.on('exit', onExit);
@@ -156,7 +159,10 @@ async function stopWorker(worker: Worker): Promise<void> {
     stopped.then((error) => ({ error })),
     exited.then(() => ({ error: undefined })),
     new Promise<{ error: string }>((resolvePromise) => {
-      timer = setTimeout(() => resolvePromise({ error: 'timed out closing the embedded database' }), STOP_TIMEOUT_MS);
+      timer = setTimeout(
+        () => resolvePromise({ error: 'timed out closing the embedded database' }),
+        STOP_TIMEOUT_MS,
+      );
     }),
   ]);
   clearTimeout(timer);
@@ -182,7 +188,9 @@ async function acquireLock(dir: string): Promise<string> {
         );
       }
       if (holder === process.pid) {
-        throw new Error(`the embedded analytics database in ${dir} is already open in this process`);
+        throw new Error(
+          `the embedded analytics database in ${dir} is already open in this process`,
+        );
       }
       // Stale lock of a process that died: take it over.
       await rm(path, { force: true });

@@ -1,6 +1,7 @@
 import { AgentExecutionHourly } from './agent-execution-hourly.entity';
 import { AgentExecution } from './agent-execution.entity';
 import { AnalyticsAggregationState } from './analytics-aggregation-state.entity';
+import { LlmUsageHourlyByModel } from './llm-usage-hourly-by-model.entity';
 import { LlmUsageHourly } from './llm-usage-hourly.entity';
 import { LlmUsage } from './llm-usage.entity';
 import { WorkflowAnalyticsHourly } from './workflow-analytics-hourly.entity';
@@ -12,6 +13,7 @@ export {
   AnalyticsAggregationState,
   LlmUsage,
   LlmUsageHourly,
+  LlmUsageHourlyByModel,
   WorkflowAnalytics,
   WorkflowAnalyticsHourly,
 };
@@ -22,6 +24,7 @@ export const ANALYTICS_ENTITIES = [
   AgentExecution,
   WorkflowAnalytics,
   LlmUsageHourly,
+  LlmUsageHourlyByModel,
   AgentExecutionHourly,
   WorkflowAnalyticsHourly,
   AnalyticsAggregationState,

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 const PK = 'PK_llm_usage_hourly';
 
@@ -7,6 +7,9 @@ const PK = 'PK_llm_usage_hourly';
  * Missing ids are '' in the key columns. Counts and sums are `bigint`/`numeric`, read as strings.
  */
 @Entity({ name: 'llm_usage_hourly' })
+// For reports filtered to one tenant or one user (the primary key starts with the hour).
+@Index('IDX_llm_usage_hourly_tenant_id_hour', ['tenantId', 'hour'])
+@Index('IDX_llm_usage_hourly_user_id_hour', ['userId', 'hour'])
 export class LlmUsageHourly {
   /** Start of the UTC hour (`date_trunc('hour', timestamp)`). */
   @PrimaryColumn({ type: 'timestamptz', primaryKeyConstraintName: PK })

@@ -1,6 +1,11 @@
 import type { PoolClient, QueryConfig } from 'pg';
 import type { AnalyticsDatabase } from '../database/analytics-database';
-import { batchInsertSql, columnArrays, type AnalyticsRow, type AnalyticsTable } from './analytics-tables';
+import {
+  batchInsertSql,
+  columnArrays,
+  type AnalyticsRow,
+  type AnalyticsTable,
+} from './analytics-tables';
 
 /** Writes one batch of rows to a raw table. */
 export interface AnalyticsBatchWriter {
@@ -33,7 +38,8 @@ export class PgBatchWriter implements AnalyticsBatchWriter {
     } catch (error) {
       // A server-reported error (it has a SQLSTATE) leaves the connection usable; anything else
       // (reset, timeout) may leave it half-way through a message: discard it.
-      if (!isSqlStateError(error)) broken = error instanceof Error ? error : new Error(String(error));
+      if (!isSqlStateError(error))
+        broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
       client.release(broken);

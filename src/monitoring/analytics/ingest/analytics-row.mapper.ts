@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidV7 } from './uuid-v7';
 import {
   formatNanoCentsAsCents,
   type AgentExecutionEvent,
@@ -49,7 +49,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
   const c = e.context;
   const u = e.usage;
   return [
-    randomUUID(),
+    uuidV7(),
     isoTime(e.startedAt),
     text(c.requestId),
     text(c.agentId),
@@ -78,7 +78,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
 function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
   const c = e.context;
   return [
-    randomUUID(),
+    uuidV7(),
     isoTime(e.startedAt),
     text(e.agentId) ?? 'unknown',
     text(e.agentType) ?? 'generic',
@@ -103,7 +103,7 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
   const durationMs = int(e.durationMs) ?? 0;
   const started = validTime(e.startedAt);
   return [
-    randomUUID(),
+    uuidV7(),
     text(e.workflowId) ?? 'unknown',
     text(e.runId) ?? '',
     WORKFLOW_STATUSES.has(e.status) ? e.status : 'failed',

@@ -33,7 +33,9 @@ export interface DrainResult {
  */
 export class AnalyticsWriteQueue {
   private readonly logger = new Logger('MonitoringAnalytics');
-  private readonly pending = new Map<AnalyticsTable, AnalyticsRow[]>(ANALYTICS_TABLES.map((t) => [t, []]));
+  private readonly pending = new Map<AnalyticsTable, AnalyticsRow[]>(
+    ANALYTICS_TABLES.map((t) => [t, []]),
+  );
   private size = 0;
   private inFlight?: Promise<boolean>;
   private timer?: NodeJS.Timeout;
@@ -72,7 +74,11 @@ export class AnalyticsWriteQueue {
    */
   enqueue(table: AnalyticsTable, row: AnalyticsRow): boolean {
     if (this.closed || this.size >= this.settings.capacity) {
-      this.drop(table, 1, this.closed ? 'the queue is closed' : `the queue is full (${this.settings.capacity} rows)`);
+      this.drop(
+        table,
+        1,
+        this.closed ? 'the queue is closed' : `the queue is full (${this.settings.capacity} rows)`,
+      );
       return false;
     }
     const rows = this.pending.get(table)!;
@@ -128,7 +134,9 @@ export class AnalyticsWriteQueue {
     }
     this.size = 0;
     if (dropped > 0) {
-      this.logger.error(`analytics shutdown: ${dropped} rows could not be written within ${timeoutMs} ms and were dropped`);
+      this.logger.error(
+        `analytics shutdown: ${dropped} rows could not be written within ${timeoutMs} ms and were dropped`,
+      );
     }
     return { dropped };
   }
@@ -189,7 +197,9 @@ export class AnalyticsWriteQueue {
         if (left - batch.length > 0) remaining = true;
       }
     }
-    if (this.failures > 0) this.logger.log(`analytics writes recovered after ${this.failures} failed attempts`);
+    if (this.closed) return this.size === 0;
+    if (this.failures > 0)
+      this.logger.log(`analytics writes recovered after ${this.failures} failed attempts`);
     this.failures = 0;
     this.nextAttemptAt = 0;
     // Full batches that built up meanwhile go out at once.
@@ -233,7 +243,7 @@ export class AnalyticsWriteQueue {
         `analytics write failed (${errorMessage(error)}); ${this.size} rows stay queued and are retried`,
       );
     }
-    if (this.running) {
+    if (this.running && !this.closed) {
       // The interval may be longer than the backoff: come back when the backoff ends.
       setTimeout(() => this.flushSoon(), delay + 1).unref();
     }
@@ -241,7 +251,10 @@ export class AnalyticsWriteQueue {
 
   private retryDelay(): number {
     if (this.failures === 0) return 0;
-    const base = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 16));
+    const base = Math.min(
+      this.retryMaxMs,
+      this.retryInitialMs * 2 ** Math.min(this.failures - 1, 16),
+    );
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 

@@ -1,0 +1,186 @@
+import type { MonitoringEvent } from '../../events/monitoring-event';
+import { mapEventToRow } from './analytics-row.mapper';
+import { TABLE_COLUMNS, batchInsertSql, columnArrays } from './analytics-tables';
+
+const startedAt = new Date('2026-03-01T10:15:00.000Z');
+
+function named(event: MonitoringEvent): Record<string, unknown> {
+  const mapped = mapEventToRow(event)!;
+  const columns = TABLE_COLUMNS[mapped.table];
+  expect(mapped.row).toHaveLength(columns.length);
+  return Object.fromEntries(columns.map((c, i) => [c.name, mapped.row[i]]));
+}
+
+describe('mapEventToRow', () => {
+  it('maps an LLM call to an llm_usage row with the exact cost as a decimal string', () => {
+    const row = named({
+      kind: 'llm_call',
+      startedAt,
+      durationMs: 1234.6,
+      context: {
+        requestId: 'r1',
+        agentId: 'a1',
+        workflowId: 'w1',
+        workflowRunId: 'run1',
+        userId: 'u1',
+        tenantId: 't1',
+        sessionId: 's1',
+      },
+      success: true,
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      usage: {
+        inputTokens: 100,
+        outputTokens: 20,
+        cachedInputTokens: 10,
+        cacheWriteInputTokens: 0,
+        reasoningTokens: 5,
+      },
+      costNanoCents: 2_700_000,
+      streamed: true,
+      timeToFirstChunkMs: 87.2,
+      attributes: { feature: 'search' },
+    });
+    expect(row).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      timestamp: '2026-03-01T10:15:00.000Z',
+      request_id: 'r1',
+      agent_id: 'a1',
+      workflow_id: 'w1',
+      workflow_run_id: 'run1',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt_tokens: 100,
+      completion_tokens: 20,
+      cached_tokens: 10,
+      cache_write_tokens: 0,
+      reasoning_tokens: 5,
+      cost_cents: '0.0027',
+      latency_ms: 1235,
+      time_to_first_chunk_ms: 87,
+      success: true,
+      error_type: null,
+      streamed: true,
+      user_id: 'u1',
+      tenant_id: 't1',
+      session_id: 's1',
+      attributes: '{"feature":"search"}',
+    });
+  });
+
+  it('stores an unpriced call with NULL cost and a failure with its error type', () => {
+    const row = named({
+      kind: 'llm_call',
+      startedAt,
+      durationMs: 5,
+      context: {},
+      success: false,
+      provider: 'acme',
+      model: 'unknown-model',
+      usage: null,
+      costNanoCents: null,
+      streamed: false,
+      error: { type: 'RateLimitError', message: 'slow down' },
+    });
+    expect(row).toMatchObject({
+      cost_cents: null,
+      prompt_tokens: 0,
+      success: false,
+      error_type: 'RateLimitError',
+      agent_id: null,
+    });
+  });
+
+  it('maps agent executions and workflow runs (finished_at = start + duration)', () => {
+    expect(
+      named({
+        kind: 'agent_execution',
+        startedAt,
+        durationMs: 10,
+        context: { workflowId: 'w', tenantId: 't' },
+        success: true,
+        agentId: 'agent',
+        agentType: 'rag',
+        llmCallsCount: 2,
+        toolCallsCount: 1,
+        tokensUsed: 240,
+        costNanoCents: 5_400_000,
+      }),
+    ).toMatchObject({
+      agent_id: 'agent',
+      agent_type: 'rag',
+      latency_ms: 10,
+      cost_cents: '0.0054',
+      workflow_id: 'w',
+      tenant_id: 't',
+    });
+    expect(
+      named({
+        kind: 'workflow_run',
+        startedAt,
+        durationMs: 60_000,
+        context: {},
+        workflowId: 'wf',
+        runId: 'run-9',
+        status: 'timeout',
+        stepsExecuted: 3,
+        stepsFailed: 1,
+        llmCallsCount: 4,
+        tokensUsed: 99,
+        costNanoCents: 0,
+      }),
+    ).toMatchObject({
+      status: 'timeout',
+      started_at: '2026-03-01T10:15:00.000Z',
+      finished_at: '2026-03-01T10:16:00.000Z',
+      duration_ms: 60_000,
+      cost_cents: '0',
+    });
+  });
+
+  it('ignores events that are not stored in PostgreSQL', () => {
+    expect(
+      mapEventToRow({
+        kind: 'tool_call',
+        startedAt,
+        durationMs: 1,
+        context: {},
+        success: true,
+        toolName: 'search',
+      }),
+    ).toBeNull();
+  });
+});
+
+describe('batch INSERT', () => {
+  it('binds one array per column, whatever the batch size', () => {
+    const sql = batchInsertSql('workflow_analytics');
+    expect(sql).toMatch(/^INSERT INTO "workflow_analytics" \("id", "workflow_id", /);
+    expect(sql).toContain('SELECT * FROM unnest($1::uuid[], $2::text[]');
+    expect(sql).toContain(`$${TABLE_COLUMNS.workflow_analytics.length}::jsonb[]`);
+    expect(sql).toMatch(/ON CONFLICT DO NOTHING$/);
+    const row = (id: string, text: string | null, n: number | null, b: boolean): unknown[] => {
+      const r = new Array<unknown>(TABLE_COLUMNS.workflow_analytics.length).fill(null);
+      r[0] = id;
+      r[1] = text;
+      r[4] = n;
+      return Object.assign(r, { 16: b ? '{"ok":true}' : null });
+    };
+    const arrays = columnArrays('workflow_analytics', [
+      row('0190c5f0-0000-7000-8000-000000000001', 'plain', 12, true),
+      row(
+        '0190c5f0-0000-7000-8000-000000000002',
+        'quote " and \\ backslash, comma {brace} NULL',
+        null,
+        false,
+      ),
+    ]);
+    expect(arrays).toHaveLength(TABLE_COLUMNS.workflow_analytics.length);
+    expect(arrays[0]).toBe(
+      '{0190c5f0-0000-7000-8000-000000000001,0190c5f0-0000-7000-8000-000000000002}',
+    );
+    expect(arrays[1]).toBe('{"plain","quote \\" and \\\\ backslash, comma {brace} NULL"}');
+    expect(arrays[4]).toBe('{12,NULL}');
+    expect(arrays[16]).toBe('{"{\\"ok\\":true}",NULL}');
+  });
+});
