@@ -36,6 +36,19 @@ export { LOG_EVENT_NAMES } from './logging/log.sink';
 export { ANALYTICS_API_PREFIX } from './logging/recent-logs.controller';
 export type { RecentLogEntry, RecentLogsResponse } from './logging/recent-logs.service';
 export { REDACTED } from './logging/secret-redaction';
+export { AnalyticsAuthGuard } from './analytics/api/analytics-auth.guard';
+export { AnalyticsQueryService, type AnalyticsQueryServiceOptions } from './analytics/api/analytics-query.service';
+export type { AnalyticsSqlRunner } from './analytics/api/analytics-aggregate.query';
+export { setupAnalyticsOpenApi, type AnalyticsOpenApiOptions } from './analytics/api/analytics-openapi';
+export * from './analytics/api/dto/analytics-response.dto';
+export {
+  TIMESERIES_METRICS,
+  TIMESERIES_BUCKETS,
+  AGENT_SORTS,
+  type TimeseriesMetric,
+  type TimeseriesBucket,
+  type AgentSort,
+} from './analytics/api/dto/analytics-query.dto';
 export { AnalyticsDatabase, type AnalyticsDatabaseSettings, type PoolStats } from './analytics/database/analytics-database';
 export { HourlyAggregator, type AggregationResult } from './analytics/aggregation/hourly-aggregator.service';
 export {

@@ -1,4 +1,4 @@
-import type { ModuleMetadata, InjectionToken, OptionalFactoryDependency } from '@nestjs/common';
+import type { CanActivate, ModuleMetadata, InjectionToken, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { PrincipalIds } from './context/monitoring-context';
 import type { ModelPrice } from './cost/pricing-table';
 import type { TokenUsage } from './events/monitoring-event';
@@ -144,6 +144,48 @@ export interface MonitoringModuleOptions {
    */
   analyticsShutdownTimeoutMs?: number;
 
+  /**
+   * Serve the analytics REST API (reports read from PostgreSQL). Env `ANALYTICS_API_ENABLED`.
+   * Default `true`.
+   */
+  analyticsApiEnabled?: boolean;
+  /**
+   * Path prefix of the analytics API routes. With `forRootAsync` it comes from the environment
+   * (the routes exist before the factory runs). Env `ANALYTICS_API_PREFIX`. Default `/api/analytics`.
+   */
+  analyticsApiPrefix?: string;
+  /** Serve the built-in analytics page. Env `ANALYTICS_UI_ENABLED`. Default `true`. */
+  analyticsUiEnabled?: boolean;
+  /** Path of the built-in analytics page. Env `ANALYTICS_UI_PATH`. Default `<analyticsApiPrefix>/ui`. */
+  analyticsUiPath?: string;
+  /**
+   * Path of the OpenAPI UI of the analytics API (JSON at `<path>/json`), served once
+   * `setupAnalyticsOpenApi(app)` is called. Env `ANALYTICS_OPENAPI_PATH`. Default `<analyticsApiPrefix>/docs`.
+   */
+  analyticsOpenApiPath?: string;
+  /**
+   * Bearer token required by the analytics API (`Authorization: Bearer <token>`, else 401), at
+   * least 16 characters. Env `ANALYTICS_API_TOKEN`. Default: none (no token check).
+   */
+  analyticsApiToken?: string;
+  /**
+   * A Nest guard (class or instance) run on every analytics API request, after the token check
+   * when both are set. A class is taken from the app's providers when registered there, else
+   * instantiated with its dependencies. Default: none.
+   */
+  analyticsGuard?: Type<CanActivate> | CanActivate;
+  /**
+   * Also protect the metrics endpoint with `analyticsApiToken` / `analyticsGuard` (Prometheus
+   * sends the token with `authorization: { credentials: ... }`). Env `PROTECT_METRICS`. Default `false`.
+   */
+  protectMetrics?: boolean;
+  /**
+   * Most rollup result rows the analytics API keeps in memory (per closed hour and report shape,
+   * so a long range reads only the hours the aggregator rebuilt since; roughly 0.5 KB each);
+   * `0` disables. Env `ANALYTICS_QUERY_CACHE_SIZE`. Default `50000`.
+   */
+  analyticsQueryCacheSize?: number;
+
   /** Compute the cost of LLM calls. Env `COST_TRACKING_ENABLED`. Default `true`. */
   costTrackingEnabled?: boolean;
   /**
@@ -167,9 +209,22 @@ export interface MonitoringModuleOptions {
 
 /** Options with every default applied. */
 export type MonitoringOptions = Required<
-  Omit<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'pricing' | 'lokiTenantId' | 'logDestination' | 'databaseUrl'>
+  Omit<
+    MonitoringModuleOptions,
+    | 'usageExtractor'
+    | 'principalExtractor'
+    | 'pricing'
+    | 'lokiTenantId'
+    | 'logDestination'
+    | 'databaseUrl'
+    | 'analyticsApiToken'
+    | 'analyticsGuard'
+  >
 > &
-  Pick<MonitoringModuleOptions, 'usageExtractor' | 'principalExtractor' | 'lokiTenantId' | 'logDestination' | 'databaseUrl'> & {
+  Pick<
+    MonitoringModuleOptions,
+    'usageExtractor' | 'principalExtractor' | 'lokiTenantId' | 'logDestination' | 'databaseUrl' | 'analyticsApiToken' | 'analyticsGuard'
+  > & {
     pricing: Record<string, ModelPrice>;
   };
 

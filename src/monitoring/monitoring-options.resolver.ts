@@ -137,6 +137,26 @@ function checkDestination(field: string, value: unknown): LogDestination | undef
   return value as LogDestination;
 }
 
+// Route paths: absolute, at least one segment, no trailing slash, no route-pattern characters.
+const ROUTE_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
+const ROUTE_PATH_HINT = 'must be an absolute URL path such as /api/analytics (letters, digits, ".", "_", "-")';
+
+function checkPath(field: string, value: unknown): string {
+  const s = typeof value === 'string' && value.length > 1 ? value.replace(/\/+$/, '') : value;
+  return checkStr(field, s, ROUTE_PATH, ROUTE_PATH_HINT);
+}
+
+function checkGuard<T>(field: string, value: T | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  const isClass = typeof value === 'function';
+  const isInstance =
+    typeof value === 'object' && value !== null && typeof (value as { canActivate?: unknown }).canActivate === 'function';
+  if (!isClass && !isInstance) {
+    throw new MonitoringOptionsError(field, 'must be a guard class or an object with a canActivate() method');
+  }
+  return value;
+}
+
 function checkDatabaseUrl(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const s = checkStr(field, value);
@@ -180,6 +200,23 @@ export function resolveMonitoringOptions(
   for (const [model, price] of Object.entries(pricing)) {
     const problem = validateModelPrice(price);
     if (problem) throw new MonitoringOptionsError(`pricing.${model}`, problem);
+  }
+
+  const analyticsApiPrefix = checkPath(
+    'analyticsApiPrefix',
+    options.analyticsApiPrefix ?? envStr(env, 'ANALYTICS_API_PREFIX') ?? '/api/analytics',
+  );
+  const analyticsApiToken = options.analyticsApiToken ?? envStr(env, 'ANALYTICS_API_TOKEN');
+  if (analyticsApiToken !== undefined) {
+    checkStr('analyticsApiToken', analyticsApiToken, /^[\x21-\x7e]{16,}$/, 'must be at least 16 printable characters without spaces');
+  }
+  const analyticsGuard = checkGuard('analyticsGuard', options.analyticsGuard);
+  const protectMetrics = checkBool(
+    'protectMetrics',
+    options.protectMetrics ?? envBool(env, 'PROTECT_METRICS', 'protectMetrics') ?? false,
+  );
+  if (protectMetrics && analyticsApiToken === undefined && analyticsGuard === undefined) {
+    throw new MonitoringOptionsError('protectMetrics', 'needs analyticsApiToken or analyticsGuard to protect with');
   }
 
   const resolved: MonitoringOptions = {
@@ -290,6 +327,34 @@ export function resolveMonitoringOptions(
         3600,
       1,
       86_400,
+    ),
+    analyticsApiEnabled: checkBool(
+      'analyticsApiEnabled',
+      options.analyticsApiEnabled ?? envBool(env, 'ANALYTICS_API_ENABLED', 'analyticsApiEnabled') ?? true,
+    ),
+    analyticsApiPrefix,
+    analyticsUiEnabled: checkBool(
+      'analyticsUiEnabled',
+      options.analyticsUiEnabled ?? envBool(env, 'ANALYTICS_UI_ENABLED', 'analyticsUiEnabled') ?? true,
+    ),
+    analyticsUiPath: checkPath(
+      'analyticsUiPath',
+      options.analyticsUiPath ?? envStr(env, 'ANALYTICS_UI_PATH') ?? `${analyticsApiPrefix}/ui`,
+    ),
+    analyticsOpenApiPath: checkPath(
+      'analyticsOpenApiPath',
+      options.analyticsOpenApiPath ?? envStr(env, 'ANALYTICS_OPENAPI_PATH') ?? `${analyticsApiPrefix}/docs`,
+    ),
+    analyticsApiToken,
+    analyticsGuard,
+    protectMetrics,
+    analyticsQueryCacheSize: checkInt(
+      'analyticsQueryCacheSize',
+      options.analyticsQueryCacheSize ??
+        envInt(env, 'ANALYTICS_QUERY_CACHE_SIZE', 'analyticsQueryCacheSize') ??
+        50_000,
+      0,
+      10_000_000,
     ),
     analyticsAggregationLookbackHours: checkInt(
       'analyticsAggregationLookbackHours',

@@ -3,6 +3,7 @@ import {
   Inject,
   Module,
   RequestMethod,
+  UseGuards,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
@@ -28,6 +29,13 @@ import { LogPipeline } from './logging/log-pipeline';
 import { nestjsPinoModule } from './logging/logging.providers';
 import { RecentLogsController } from './logging/recent-logs.controller';
 import { RequestLoggerMiddleware } from './logging/request-logger.middleware';
+import {
+  createAnalyticsApiControllers,
+  createAnalyticsApiProviders,
+  type AnalyticsRouteSettings,
+} from './analytics/api/analytics-api.providers';
+import { AnalyticsAccessPolicy, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics/api/analytics-auth.guard';
+import { AnalyticsQueryService } from './analytics/api/analytics-query.service';
 
 const EXPORTS = [
   MONITORING_OPTIONS,
@@ -36,6 +44,9 @@ const EXPORTS = [
   EventFanOut,
   CostCalculator,
   LogPipeline,
+  AnalyticsQueryService,
+  AnalyticsAccessPolicy,
+  AnalyticsAuthGuard,
   AnalyticsDatabase,
   HourlyAggregator,
 ];
@@ -60,6 +71,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       [],
       resolved.prometheusEnabled,
       resolved.metricsPath,
+      resolved.analyticsApiEnabled
+        ? { apiPrefix: resolved.analyticsApiPrefix, uiPath: resolved.analyticsUiPath }
+        : undefined,
     );
   }
 
@@ -75,6 +89,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       options.imports ?? [],
       true,
       fromEnv.metricsPath,
+      { apiPrefix: fromEnv.analyticsApiPrefix, uiPath: fromEnv.analyticsUiPath },
     );
   }
 
@@ -83,12 +98,16 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     imports: NonNullable<DynamicModule['imports']>,
     serveMetrics: boolean,
     metricsPath: string,
+    analyticsRoutes: AnalyticsRouteSettings | undefined,
   ): DynamicModule {
     const metricsImports = serveMetrics
       ? [
           PrometheusModule.register({
             path: metricsPath,
-            controller: createMetricsController(),
+            // The analytics access rule, applied only when `protectMetrics` is on.
+            controller: UseGuards(MetricsAuthGuard)(createMetricsController()) as ReturnType<
+              typeof createMetricsController
+            >,
             defaultMetrics: { enabled: false },
           }),
         ]
@@ -99,8 +118,12 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       // ScheduleModule.forRoot() without options is the same module as a host app's own
       // forRoot() call, so Nest registers it once.
       imports: [...imports, ...metricsImports, nestjsPinoModule(), ScheduleModule.forRoot()],
-      controllers: [RecentLogsController],
+      controllers: [
+        ...(analyticsRoutes ? createAnalyticsApiControllers(analyticsRoutes) : []),
+        RecentLogsController,
+      ],
       providers: [
+        ...createAnalyticsApiProviders(),
         ...optionProviders,
         ...createMonitoringProviders(),
         RequestTrackingMiddleware,
