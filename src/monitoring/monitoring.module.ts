@@ -27,7 +27,7 @@ import { CostCalculator } from './cost/cost-calculator';
 import { EventFanOut } from './events/event-fan-out';
 import { LogPipeline } from './logging/log-pipeline';
 import { nestjsPinoModule } from './logging/logging.providers';
-import { RecentLogsController } from './logging/recent-logs.controller';
+import { createRecentLogsController } from './logging/recent-logs.controller';
 import { RequestLoggerMiddleware } from './logging/request-logger.middleware';
 import {
   createAnalyticsApiControllers,
@@ -74,6 +74,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       resolved.analyticsApiEnabled
         ? { apiPrefix: resolved.analyticsApiPrefix, uiPath: resolved.analyticsUiPath }
         : undefined,
+      resolved.analyticsApiPrefix,
     );
   }
 
@@ -90,6 +91,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       true,
       fromEnv.metricsPath,
       { apiPrefix: fromEnv.analyticsApiPrefix, uiPath: fromEnv.analyticsUiPath },
+      fromEnv.analyticsApiPrefix,
     );
   }
 
@@ -99,6 +101,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     serveMetrics: boolean,
     metricsPath: string,
     analyticsRoutes: AnalyticsRouteSettings | undefined,
+    recentLogsPrefix: string,
   ): DynamicModule {
     const metricsImports = serveMetrics
       ? [
@@ -120,7 +123,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
       imports: [...imports, ...metricsImports, nestjsPinoModule(), ScheduleModule.forRoot()],
       controllers: [
         ...(analyticsRoutes ? createAnalyticsApiControllers(analyticsRoutes) : []),
-        RecentLogsController,
+        createRecentLogsController(recentLogsPrefix),
       ],
       providers: [
         ...createAnalyticsApiProviders(),

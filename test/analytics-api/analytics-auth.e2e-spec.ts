@@ -170,13 +170,13 @@ describe('analytics API access control', () => {
     expect(page.text).not.toContain(TOKEN);
   });
 
-  it('exports the guard for other routes (such as recent-logs): same token rule', async () => {
+  it('applies the token rule to recent-logs, and exports the guard for an app\'s own routes', async () => {
     @Controller('api/analytics')
     @UseGuards(AnalyticsAuthGuard)
     class LogsController {
-      @Get('recent-logs')
-      logs() {
-        return { logs: [] };
+      @Get('custom-report')
+      report() {
+        return { rows: [] };
       }
     }
     @Module({ controllers: [LogsController] })
@@ -192,7 +192,11 @@ describe('analytics API access control', () => {
     apps.push(app);
     const http = request(app.getHttpServer());
     expect((await http.get('/api/analytics/recent-logs')).status).toBe(401);
-    expect((await http.get('/api/analytics/recent-logs').set('Authorization', `Bearer ${TOKEN}`)).body).toEqual({ logs: [] });
+    const logs = await http.get('/api/analytics/recent-logs').set('Authorization', `Bearer ${TOKEN}`);
+    expect(logs.status).toBe(200);
+    expect(logs.body).toMatchObject({ source: 'memory', logs: expect.any(Array) });
+    expect((await http.get('/api/analytics/custom-report')).status).toBe(401);
+    expect((await http.get('/api/analytics/custom-report').set('Authorization', `Bearer ${TOKEN}`)).body).toEqual({ rows: [] });
   });
 
   it('mounts the API at analyticsApiPrefix, the page at analyticsUiPath, behind a global prefix too', async () => {

@@ -13,6 +13,7 @@ const ENDPOINTS = [
   'agent-success-rate',
   'agents',
   'workflows',
+  'recent-logs',
 ];
 
 describe('analytics API OpenAPI description', () => {
