@@ -42,13 +42,39 @@ describe('the demo monolith as `npm start` runs it', () => {
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
 
-    const executions = await waitFor('agent executions from simulated traffic', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-      const n = sumValues(parsePrometheusText(await res.text()), 'magure_agent_executions_total');
-      return n >= 5 ? n : undefined;
-    }, 60_000, 250);
+    const executions = await waitFor(
+      'agent executions from simulated traffic',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        const n = sumValues(parsePrometheusText(await res.text()), 'magure_agent_executions_total');
+        return n >= 5 ? n : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(executions).toBeGreaterThanOrEqual(5);
     expect(output).toContain(`http://localhost:${port}/metrics`);
+
+    // The same traffic reaches the embedded PostgreSQL and the analytics API.
+    const calls = await waitFor(
+      'LLM calls in the analytics API',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/analytics/summary?hours=1`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as { llmCalls: number };
+        return body.llmCalls >= 3 ? body.llmCalls : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(calls).toBeGreaterThanOrEqual(3);
+    const page = await fetch(`http://127.0.0.1:${port}/api/analytics/ui`);
+    expect(page.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/api/analytics/docs/json`)).status).toBe(200);
+    const logs = (await (
+      await fetch(`http://127.0.0.1:${port}/api/analytics/recent-logs?limit=5`)
+    ).json()) as { logs: unknown[] };
+    expect(logs.logs).toHaveLength(5);
 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child!.once('exit', (code, signal) => resolve({ code, signal })),
