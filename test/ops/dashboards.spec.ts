@@ -323,7 +323,9 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       '{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"',
     );
     expect(exprs).toContain('{app="magure-ai"} | json | latency_ms > 5000');
-    expect(exprs.some((e) => /level=~"error\|critical"/.test(e))).toBe(true);
+    // Streams are labelled app and env only: the level is a JSON field of the line.
+    expect(exprs).toContain('{app="magure-ai"} | json | level=~"error|fatal"');
+    for (const e of exprs) expect(e).not.toMatch(/\{[^}]*\blevel\s*=/);
     expect(exprs.some((e) => e.includes('request_id="sample-request_id"'))).toBe(true);
     expect(exprs.some((e) => e.includes('workflow_id="sample-workflow"'))).toBe(true);
   });
