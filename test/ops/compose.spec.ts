@@ -223,7 +223,7 @@ describe('Dockerfile', () => {
     );
     const needed = new Set<string>();
     for (const m of build.matchAll(/tsc -p (\S+)/g)) {
-      let config: string | undefined = m[1] as string;
+      let config: string | undefined = m[1];
       // `include` of an extending config replaces the base's: the first one found counts.
       let include: string[] | undefined;
       while (config) {
