@@ -211,6 +211,36 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 
+  it('copies into the build stage every file `npm run build` reads (sources, migrations, tsconfigs)', () => {
+    const build = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts.build as string;
+    const buildStage = dockerfile.split(/^FROM /m)[1] ?? '';
+    const copied = [...buildStage.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) =>
+      (m[1] as string).trim().split(/\s+/).slice(0, -1),
+    );
+    const needed = new Set<string>();
+    for (const m of build.matchAll(/tsc -p (\S+)/g)) {
+      let config: string | undefined = m[1];
+      // `include` of an extending config replaces the base's: the first one found counts.
+      let include: string[] | undefined;
+      while (config) {
+        needed.add(config);
+        const parsed = JSON.parse(readFileSync(join(ROOT, config), 'utf8')) as {
+          extends?: string;
+          include?: string[];
+        };
+        include ??= parsed.include;
+        config = parsed.extends?.replace(/^\.\//, '');
+      }
+      for (const pattern of include ?? []) needed.add(pattern.split('/')[0] as string);
+    }
+    expect([...needed].filter((f) => !copied.includes(f))).toEqual([]);
+    for (const entry of needed) expect(dockerignore).not.toContain(entry);
+  });
+
   it('keeps node_modules, build output and git data out of the build context', () => {
     for (const entry of ['node_modules', 'dist', '.git']) expect(dockerignore).toContain(entry);
   });

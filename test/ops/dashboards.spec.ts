@@ -17,7 +17,11 @@ import {
   type DatasourceRef,
   type VariableSelection,
 } from './support/grafana-dashboards';
-import { HISTOGRAM_FAMILIES, KNOWN_METRIC_FAMILIES } from './support/metric-catalogue';
+import {
+  HISTOGRAM_FAMILIES,
+  KNOWN_METRIC_FAMILIES,
+  selectorProblems,
+} from './support/metric-catalogue';
 import { filesIn, GRAFANA_PROVISIONING, readYaml, RULES_DIR } from './support/ops-paths';
 
 const dashboards = loadDashboards();
@@ -49,6 +53,18 @@ const EXPECTED = [
     title: 'Log Explorer',
     variables: ['datasource', 'app', 'agent', 'workflow', 'request_id'],
   },
+];
+
+/** Tables created by migrations/*.ts: raw rows, hourly rollups, the aggregator's progress. */
+const ANALYTICS_TABLES = [
+  'llm_usage',
+  'agent_executions',
+  'workflow_analytics',
+  'llm_usage_hourly',
+  'llm_usage_hourly_by_model',
+  'agent_executions_hourly',
+  'workflow_analytics_hourly',
+  'analytics_aggregation_state',
 ];
 
 const PANEL_TYPES = new Set([
@@ -242,12 +258,28 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       }
     });
 
-    it('queries only the analytics tables in SQL', () => {
+    it('names only real labels and label values of the metric families it reads', () => {
+      for (const q of queriesOf(d).filter((x) => x.language === 'promql')) {
+        const text = interpolate(q.text, d, 'promql', sampleSelection(d), SAMPLE_INTERVALS);
+        expect({ query: q.label, problems: selectorProblems(text) }).toEqual({
+          query: q.label,
+          problems: [],
+        });
+      }
+    });
+
+    it('queries only the analytics tables of the migrations in SQL', () => {
       for (const q of queriesOf(d).filter((x) => x.language === 'sql')) {
-        const tables = [...q.text.matchAll(/\bFROM\s+([a-z_]+)/gi)].map((m) => m[1]);
+        const text = q.text.replace(/--.*$/gm, '');
+        // Names of the query's own common table expressions are not tables.
+        const ctes = new Set(
+          [...text.matchAll(/(?:\bWITH|,)\s+([a-z_]+)\s+AS\s+\(/gi)].map((m) => m[1]),
+        );
+        const tables = [...text.matchAll(/\bFROM\s+([a-z_]+)/gi)]
+          .map((m) => m[1] as string)
+          .filter((t) => !ctes.has(t));
         expect(tables.length).toBeGreaterThan(0);
-        for (const t of tables)
-          expect(['llm_usage', 'agent_executions', 'workflow_analytics']).toContain(t);
+        for (const t of tables) expect(ANALYTICS_TABLES).toContain(t);
       }
     });
 
@@ -291,7 +323,9 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       '{app="magure-ai"} |= "llm_call_completed" | json | agent_id="kpi-calculator"',
     );
     expect(exprs).toContain('{app="magure-ai"} | json | latency_ms > 5000');
-    expect(exprs.some((e) => /level=~"error\|critical"/.test(e))).toBe(true);
+    // Streams are labelled app and env only: the level is a JSON field of the line.
+    expect(exprs).toContain('{app="magure-ai"} | json | level=~"error|fatal"');
+    for (const e of exprs) expect(e).not.toMatch(/\{[^}]*\blevel\s*=/);
     expect(exprs.some((e) => e.includes('request_id="sample-request_id"'))).toBe(true);
     expect(exprs.some((e) => e.includes('workflow_id="sample-workflow"'))).toBe(true);
   });
@@ -337,9 +371,13 @@ describe('Grafana dashboards (grafana/*.json)', () => {
         'Cost by tenant',
       ]),
     );
-    expect(
-      queriesOf(d).find((q) => q.panel.title === 'Cost last 90 days by model')?.text,
-    ).toContain("interval '90 days'");
+    const sql = (title: string) => queriesOf(d).find((q) => q.panel.title === title)?.text ?? '';
+    expect(sql('Cost last 90 days by model')).toContain("interval '90 days'");
+    expect(sql('Cost last 30 days by model')).toContain("interval '30 days'");
+    // Months of calls are read from the hourly rollups, not scanned row by row.
+    expect(sql('Cost last 30 days by model')).toMatch(/FROM llm_usage_hourly_by_model\b/);
+    expect(sql('Cost last 90 days by model')).toMatch(/FROM llm_usage_hourly_by_model\b/);
+    expect(sql('Cost by tenant')).toMatch(/FROM llm_usage_hourly\b/);
   });
 
   it('Workflow Analytics takes the steps histogram from workflow_analytics.steps_executed', () => {
@@ -364,7 +402,11 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       'histogram_quantile(0.99',
       'magure_analytics_queue_depth',
       'magure_analytics_rows_dropped_total',
-      'magure_log_shipping_failures_total',
+      'magure_analytics_aggregation_last_closed_hour_timestamp_seconds',
+      'magure_loki_lines_sent_total',
+      'magure_loki_lines_dropped_total',
+      'magure_loki_push_retries_total',
+      'magure_loki_buffered_lines',
     ]) {
       expect(text).toContain(metric);
     }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeWithTools, PROMTOOL } from './support/external-tools';
+import { metricNamesIn } from './support/grafana-dashboards';
+import { selectorProblems } from './support/metric-catalogue';
 import {
   filesIn,
   PROMETHEUS_CONFIG,
@@ -98,7 +100,10 @@ describeWithTools(
           'MagureLlmCostOverBudget',
           'MagureWorkflowsStuck',
           'MagureAnalyticsEventsDropped',
+          'MagureAnalyticsFlushFailing',
+          'MagureAnalyticsAggregationBehind',
           'MagureLogShippingFailing',
+          'MagureLogLinesDropped',
           'MagureScrapeTargetDown',
         ]),
       );
@@ -107,6 +112,42 @@ describeWithTools(
       expect(alertRules.find((r) => r.alert === 'MagureAgentSuccessRateLow')?.expr).toContain(
         '< 0.95',
       );
+    });
+
+    it('reads only metric families and labels the app exports, in the rules and in their unit tests', () => {
+      const problems: string[] = [];
+      for (const rule of alertRules) {
+        const name = rule.alert ?? rule.record;
+        problems.push(...selectorProblems(rule.expr).map((p) => `${name}: ${p}`));
+      }
+      const recorded = new Set(alertRules.map((r) => r.record).filter(Boolean));
+      for (const rule of alertRules)
+        for (const m of metricNamesIn(rule.expr).filter((n) => n.includes(':')))
+          if (!recorded.has(m))
+            problems.push(`${rule.alert ?? rule.record}: no recording rule ${m}`);
+      for (const file of filesIn(RULE_TESTS_DIR, '.yml')) {
+        const doc = readYaml<{ tests: { input_series: { series: string }[] }[] }>(file);
+        for (const t of doc.tests)
+          for (const input of t.input_series)
+            problems.push(...selectorProblems(input.series).map((p) => `${file}: ${p}`));
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('the selector check catches a guessed metric name, a wrong label and an impossible value', () => {
+      expect(selectorProblems('rate(magure_log_lines_dropped_total[5m])')).toEqual([
+        'unknown metric magure_log_lines_dropped_total',
+      ]);
+      expect(selectorProblems('magure_loki_lines_dropped_total{level="error"}')).toEqual([
+        'magure_loki_lines_dropped_total has no label "level"',
+      ]);
+      expect(selectorProblems('magure_loki_lines_dropped_total{reason="queue_full"}')).toHaveLength(
+        1,
+      );
+      expect(selectorProblems('magure_llm_requests_total{status=~"fail.*"}')).toEqual([]);
+      expect(
+        selectorProblems('magure_http_request_duration_seconds_bucket{job="x",le="0.5"}'),
+      ).toEqual([]);
     });
 
     it('the rule unit tests catch a changed rule: raising the cost budget makes them fail', async () => {

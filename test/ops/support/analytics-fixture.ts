@@ -1,39 +1,11 @@
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { filesIn, ROOT } from './ops-paths';
-import { join } from 'node:path';
-
-/**
- * The analytics tables as the SQL panels expect them (column names and types of the design). Used
- * only when the repository has no migrations yet; otherwise the real migrations create the tables.
- */
-export const MINIMAL_ANALYTICS_SCHEMA = `
-CREATE TABLE llm_usage (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  "timestamp" timestamptz NOT NULL,
-  request_id varchar(128), agent_id varchar(255), workflow_id varchar(255), workflow_run_id varchar(128),
-  provider varchar(64) NOT NULL, model varchar(255) NOT NULL,
-  prompt_tokens integer NOT NULL DEFAULT 0, completion_tokens integer NOT NULL DEFAULT 0,
-  cached_tokens integer NOT NULL DEFAULT 0, reasoning_tokens integer NOT NULL DEFAULT 0,
-  cost_cents numeric(20,9), latency_ms integer NOT NULL, success boolean NOT NULL, error_type varchar(255),
-  user_id varchar(255), tenant_id varchar(255), session_id varchar(255), attributes jsonb
-);
-CREATE TABLE agent_executions (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  "timestamp" timestamptz NOT NULL,
-  agent_id varchar(255) NOT NULL, agent_type varchar(64) NOT NULL, success boolean NOT NULL, latency_ms integer NOT NULL,
-  llm_calls_count integer NOT NULL DEFAULT 0, tool_calls_count integer NOT NULL DEFAULT 0, tokens_used integer NOT NULL DEFAULT 0,
-  cost_cents numeric(20,9), request_id varchar(128), workflow_id varchar(255), workflow_run_id varchar(128),
-  error_type varchar(255), user_id varchar(255), tenant_id varchar(255)
-);
-CREATE TABLE workflow_analytics (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  workflow_id varchar(255) NOT NULL, run_id varchar(128) NOT NULL, status varchar(16) NOT NULL,
-  duration_ms integer NOT NULL, steps_executed integer NOT NULL DEFAULT 0, steps_failed integer NOT NULL DEFAULT 0,
-  started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL,
-  request_id varchar(128), error_type varchar(255), tenant_id varchar(255), user_id varchar(255)
-);
-`;
+import { Registry } from 'prom-client';
+import {
+  HourlyAggregator,
+  type AggregationResult,
+} from '../../../src/monitoring/analytics/aggregation/hourly-aggregator.service';
+import { AnalyticsMetrics } from '../../../src/monitoring/analytics/analytics.metrics';
+import { AnalyticsDatabase } from '../../../src/monitoring/analytics/database/analytics-database';
+import { IN_MEMORY_DATABASE } from '../../../src/monitoring/analytics/database/embedded-postgres';
 
 /** Values present in the generated rows, for selecting concrete variable values. */
 export const FIXTURE_VALUES = {
@@ -107,40 +79,33 @@ FROM s;
 `;
 
 /**
- * Creates the analytics tables: by running the repository's TypeORM migrations when there are any
- * (so the panels are tested against the real schema), else with {@link MINIMAL_ANALYTICS_SCHEMA}.
+ * Connects to the analytics database the way the module does (`AnalyticsDatabase`), which applies
+ * the repository's TypeORM migrations: the panels are tested against the real schema only.
  */
-export async function createAnalyticsTables(
-  connectionString: string,
-): Promise<'migrations' | 'minimal-schema'> {
-  const migrationFiles = filesIn(join(ROOT, 'migrations'), '.ts').filter(
-    (f) => !f.endsWith('.spec.ts') && !f.endsWith('.d.ts'),
+export async function openMigratedDatabase(databaseUrl: string): Promise<AnalyticsDatabase> {
+  const database = new AnalyticsDatabase({
+    databaseUrl,
+    embeddedDatabaseDir: IN_MEMORY_DATABASE,
+    runMigrations: true,
+    poolSize: 2,
+  });
+  await database.open();
+  return database;
+}
+
+/**
+ * Builds the hourly rollups of every closed hour with the module's own `HourlyAggregator`, as the
+ * app does at start (first run: from the oldest raw row up to the hour before the current one).
+ */
+export async function rollUp(database: AnalyticsDatabase): Promise<AggregationResult> {
+  const aggregator = new HourlyAggregator(
+    database,
+    // Whole weeks per transaction: 100 days of history in 15 transactions instead of 400.
+    { intervalSeconds: 3600, lookbackHours: 3, chunkHours: 24 * 7 },
+    new AnalyticsMetrics(new Registry(), 'magure_'),
   );
-  if (migrationFiles.length > 0) {
-    const classes = migrationFiles
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      .flatMap((f) => Object.values(require(f) as Record<string, unknown>))
-      .filter((v): v is Function => typeof v === 'function');
-    const ds = new DataSource({
-      type: 'postgres',
-      url: connectionString,
-      migrations: classes,
-      logging: false,
-    });
-    await ds.initialize();
-    try {
-      await ds.runMigrations();
-    } finally {
-      await ds.destroy();
-    }
-    return 'migrations';
-  }
-  const client = new Client({ connectionString });
-  await client.connect();
-  try {
-    await client.query(MINIMAL_ANALYTICS_SCHEMA);
-  } finally {
-    await client.end();
-  }
-  return 'minimal-schema';
+  const result = await aggregator.run();
+  if (result.status !== 'completed')
+    throw new Error(`aggregation ${result.status}: ${result.error?.message ?? ''}`);
+  return result;
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import {
+  BadRequestException,
   Controller,
   Get,
   HttpCode,
@@ -15,12 +16,17 @@ import { NestFactory } from '@nestjs/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import {
+  LogPipeline,
   MonitoringModule,
   TrackAgent,
   TrackLLM,
   TrackTool,
   TrackWorkflow,
+  type MonitoredRequest,
+  type MonitoringModuleOptions,
 } from '../../../src/monitoring';
+import { IN_MEMORY_DATABASE } from '../../../src/monitoring/analytics/database/embedded-postgres';
+import { LogCapture } from '../../logging/log-capture';
 
 /**
  * A small agent monolith instrumented the way the design prescribes: decorators on the LLM provider
@@ -96,7 +102,11 @@ class Agent {
   ) {}
 
   @TrackAgent()
-  async execute(input: { fail?: boolean; toolFails?: boolean }): Promise<string> {
+  async execute(input: {
+    fail?: boolean;
+    toolFails?: boolean;
+    latencyMs?: number;
+  }): Promise<string> {
     try {
       await this.tools.invoke(this.spec.tool, input.toolFails);
     } catch {
@@ -105,7 +115,8 @@ class Agent {
     await this.spec.provider.complete({
       model: this.spec.model,
       fail: input.fail,
-      latencyMs: this.spec.latencyMs,
+      // A slow provider answer for this one call (the Log Explorer's slow-call panels).
+      latencyMs: input.latencyMs ?? this.spec.latencyMs,
     });
     return `${this.config.id} done`;
   }
@@ -198,11 +209,15 @@ class DemoController {
     @Param('id') id: string,
     @Query('fail') fail?: string,
     @Query('toolFails') toolFails?: string,
+    @Query('slowMs') slowMs?: string,
   ) {
+    const latencyMs = slowMs === undefined ? undefined : Number(slowMs);
+    if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && latencyMs >= 0))
+      throw new BadRequestException('slowMs must be a non-negative integer');
     return {
       answer: await this.registry
         .get(id)
-        .execute({ fail: fail === '1', toolFails: toolFails === '1' }),
+        .execute({ fail: fail === '1', toolFails: toolFails === '1', latencyMs }),
     };
   }
 
@@ -223,35 +238,109 @@ class DemoController {
   }
 }
 
-@Module({
-  imports: [
-    // Loki and PostgreSQL analytics are off: this app is scraped by Prometheus only.
-    MonitoringModule.forRoot({ appName: 'magure-ai', lokiEnabled: false, analyticsEnabled: false }),
-  ],
-  controllers: [DemoController],
-  providers: [ToolRunner, WorkflowExecutor, AgentRegistry],
-})
-class OpsDemoModule {}
+/** Tenant ids this app accepts; anything else makes the principal extractor throw. */
+const TENANT_ID = /^[a-z0-9-]{1,64}$/;
 
-/** Starts the demo app on a free port of 127.0.0.1. */
-export async function startOpsDemoApp(): Promise<{ app: INestApplication; port: number }> {
+/**
+ * Reads the tenant and user from headers, as a real app reads them from its auth token. A
+ * malformed tenant id throws: the module isolates the failure (the request is served) and counts
+ * it in `magure_monitoring_errors_total{source="principalExtractor"}`.
+ */
+function principalFromHeaders(req: MonitoredRequest): { tenantId?: string; userId?: string } {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const tenantId = header('x-tenant-id');
+  if (tenantId !== undefined && !TENANT_ID.test(tenantId))
+    throw new Error(`malformed tenant id ${JSON.stringify(tenantId)}`);
+  return { tenantId, userId: header('x-user-id') };
+}
+
+/** Where the app sends its analytics rows and logs. */
+export interface OpsDemoAppSettings {
+  /** Base URL of the Loki push API the app ships its logs to. */
+  lokiUrl: string;
+  /** PostgreSQL URL of the analytics database; the embedded in-memory PGlite when undefined. */
+  databaseUrl?: string;
+  /** Any other module option (e.g. a smaller flush interval). */
+  options?: MonitoringModuleOptions;
+}
+
+/** A started demo app, with every log line it wrote (what stdout would have shown). */
+export interface OpsDemoApp {
+  app: INestApplication;
+  port: number;
+  logs: LogCapture;
+  /** Counters of the Loki transport (lines sent, dropped, retried, buffered). */
+  lokiStats(): { sent: number; buffered: number };
+}
+
+/**
+ * Starts the demo app on a free port of 127.0.0.1 with every sink of the module on: Prometheus
+ * metrics, JSON logs shipped to Loki, and analytics rows written to PostgreSQL (the hourly
+ * aggregator included), so that every metric family the dashboards read is exported.
+ */
+export async function startOpsDemoApp(settings: OpsDemoAppSettings): Promise<OpsDemoApp> {
+  const logs = new LogCapture();
+  @Module({
+    imports: [
+      MonitoringModule.forRoot({
+        appName: 'magure-ai',
+        environment: 'test',
+        logDestination: logs,
+        lokiEnabled: true,
+        lokiUrl: settings.lokiUrl,
+        lokiBatchIntervalMs: 50,
+        analyticsEnabled: true,
+        ...(settings.databaseUrl !== undefined
+          ? { databaseUrl: settings.databaseUrl }
+          : { embeddedDatabaseDir: IN_MEMORY_DATABASE }),
+        analyticsFlushIntervalMs: 100,
+        principalExtractor: principalFromHeaders,
+        ...settings.options,
+      }),
+    ],
+    controllers: [DemoController],
+    providers: [ToolRunner, WorkflowExecutor, AgentRegistry],
+  })
+  class OpsDemoModule {}
+
   const app = await NestFactory.create(OpsDemoModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { app, port: address.port };
+  const pipeline = app.get(LogPipeline);
+  return {
+    app,
+    port: address.port,
+    logs,
+    lokiStats: () => {
+      const stats = pipeline.loki?.stats;
+      if (!stats) throw new Error('Loki shipping is off');
+      return { sent: stats.sent, buffered: stats.buffered };
+    },
+  };
 }
 
-/** What one round of traffic does, so the test can check Prometheus saw exactly that. */
+/** What one round of traffic does, so the tests can check Prometheus and Loki saw exactly that. */
 export const ROUND = {
   /** Agent executions: 6 direct, then 2 + 1 (the failed run stops at its first agent) + 1 + 1 in workflows. */
   agentExecutions: 6 + 2 + 1 + 1 + 1,
+  /** One LLM call per agent execution. */
+  llmCalls: 6 + 2 + 1 + 1 + 1,
   workflowRuns: 4,
-  httpRequests: 6 + 4 + 2,
+  httpRequests: 6 + 4 + 3,
+  /** Requests whose tenant header the principal extractor rejects. */
+  monitoringErrors: 1,
 };
+
+/** Tenants the traffic carries (the rest of the requests have none). */
+export const TENANTS = ['acme-corp', 'globex'];
 
 /**
  * One round of traffic through HTTP: successful and failing agents of every type, a failing tool,
- * workflows that complete, fail and time out, a 404 and a health check.
+ * workflows that complete, fail and time out, requests of two tenants, a malformed tenant header,
+ * a 404 and a health check.
  */
 export async function driveTraffic(app: INestApplication): Promise<void> {
   const http = app.getHttpServer();
@@ -260,19 +349,21 @@ export async function driveTraffic(app: INestApplication): Promise<void> {
     if (res.status !== status)
       throw new Error(`${JSON.stringify(res.body)}: expected HTTP ${status}, got ${res.status}`);
   };
+  const [acme, globex] = TENANTS as [string, string];
   // Direct agent calls: 6 requests.
-  await expect(request(http).post('/agents/kpi-calculator/execute'), 200);
+  await expect(request(http).post('/agents/kpi-calculator/execute').set('x-tenant-id', acme), 200);
   await expect(request(http).post('/agents/kpi-calculator/execute?fail=1'), 500);
-  await expect(request(http).post('/agents/summariser/execute'), 200);
+  await expect(request(http).post('/agents/summariser/execute').set('x-tenant-id', globex), 200);
   await expect(request(http).post('/agents/researcher/execute?toolFails=1'), 200);
   await expect(request(http).post('/agents/router/execute'), 200);
   await expect(request(http).post('/agents/router/execute?fail=1'), 500);
   // Workflow runs: 4 requests; daily-report runs 2 agents, research runs 1.
-  await expect(request(http).post('/workflows/daily-report/run'), 200);
+  await expect(request(http).post('/workflows/daily-report/run').set('x-tenant-id', acme), 200);
   await expect(request(http).post('/workflows/daily-report/run?outcome=failed'), 500);
-  await expect(request(http).post('/workflows/research/run'), 200);
+  await expect(request(http).post('/workflows/research/run').set('x-tenant-id', globex), 200);
   await expect(request(http).post('/workflows/research/run?outcome=timeout'), 500);
-  // Plain HTTP: 2 requests.
+  // Plain HTTP: 3 requests, one with a tenant header the extractor rejects (still served).
   await expect(request(http).get('/health'), 200);
+  await expect(request(http).get('/health').set('x-tenant-id', 'Not A Tenant!'), 200);
   await expect(request(http).get('/no-such-route'), 404);
 }
