@@ -59,7 +59,9 @@ export function parseLogQuery(query: string): LogQuery {
   if (!logExpr) throw new LogqlError('only log queries are supported by this receiver');
   const text = (node: SyntaxNode) => query.slice(node.from, node.to);
 
-  const selector = collect(logExpr.getChild('Selector')!, 'Matcher').map((m) => matcherOf(m, text));
+  // Matchers sit under a Matchers node of the Selector; collect() does not descend into it.
+  const matchers = logExpr.getChild('Selector')!.getChild('Matchers');
+  const selector = matchers ? collect(matchers, 'Matcher').map((m) => matcherOf(m, text)) : [];
   const stages: Stage[] = [];
   const pipeline = logExpr.getChild('PipelineExpr');
   if (pipeline)

@@ -92,7 +92,8 @@ export async function expectedRollups(
         add(t, 'cached', r.cached_tokens);
         add(t, 'reasoning', r.reasoning_tokens);
         const cost = toNanoCents(r.cost);
-        if (cost === null) add(t, 'unpriced', 1);
+        // Unpriced: a call that succeeded without a known price (failed calls carry no cost either).
+        if (cost === null) add(t, 'unpriced', r.success ? 1 : 0);
         else add(t, 'cost', cost);
         add(t, 'latencySum', r.latency_ms);
         max(t, 'latencyMax', r.latency_ms);

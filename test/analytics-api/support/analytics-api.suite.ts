@@ -43,7 +43,7 @@ export function llmTotals(rows: LlmRow[]) {
     completion += r.completion_tokens;
     cached += r.cached_tokens;
     reasoning += r.reasoning_tokens;
-    if (r.cost_cents === null) unpriced++;
+    if (r.cost_cents === null && r.success) unpriced++;
     if (!r.success) failures++;
   }
   return { calls: rows.length, cost, prompt, completion, cached, reasoning, unpriced, failures };

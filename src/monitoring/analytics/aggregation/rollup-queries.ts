@@ -50,7 +50,7 @@ export const ROLLUPS: readonly RollupDefinition[] = [
         count(*), count(*) FILTER (WHERE NOT "success"),
         COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
         COALESCE(sum("cached_tokens"), 0), COALESCE(sum("reasoning_tokens"), 0),
-        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL),
+        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success"),
         COALESCE(sum("latency_ms"), 0), max("latency_ms"), ${bucketArraySql('"latency_ms"')}
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2
@@ -68,7 +68,7 @@ export const ROLLUPS: readonly RollupDefinition[] = [
         count(*), count(*) FILTER (WHERE NOT "success"),
         COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
         COALESCE(sum("cached_tokens"), 0), COALESCE(sum("reasoning_tokens"), 0),
-        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL),
+        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success"),
         COALESCE(sum("latency_ms"), 0), max("latency_ms"), ${bucketArraySql('"latency_ms"')}
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2

@@ -101,7 +101,7 @@ export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
     cost: { kind: 'cents', raw: 'sum("cost_cents")', rollup: 'sum("cost_cents")' },
     unpriced_calls: {
       kind: 'count',
-      raw: 'count(*) FILTER (WHERE "cost_cents" IS NULL)',
+      raw: 'count(*) FILTER (WHERE "cost_cents" IS NULL AND "success")',
       rollup: 'sum("unpriced_calls")',
     },
   },
