@@ -103,14 +103,14 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     analyticsRoutes: AnalyticsRouteSettings | undefined,
     recentLogsPrefix: string,
   ): DynamicModule {
+    const metricsController = createMetricsController();
+    // The analytics access rule, applied only when `protectMetrics` is on.
+    UseGuards(MetricsAuthGuard)(metricsController);
     const metricsImports = serveMetrics
       ? [
           PrometheusModule.register({
             path: metricsPath,
-            // The analytics access rule, applied only when `protectMetrics` is on.
-            controller: UseGuards(MetricsAuthGuard)(createMetricsController()) as ReturnType<
-              typeof createMetricsController
-            >,
+            controller: metricsController,
             defaultMetrics: { enabled: false },
           }),
         ]

@@ -46,15 +46,15 @@ class IsIsoInstantConstraint implements ValidatorConstraintInterface {
   }
 }
 
-// Ids are free text up to 200 characters; control characters are refused because PostgreSQL
-// rejects NUL in text and nothing legitimate carries them.
+// Ids are free text up to 1,024 characters (the length the ingest keeps); control characters are
+// refused because PostgreSQL rejects NUL in text and nothing legitimate carries them.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,200}$/u;
-const idMessage = (name: string) => `${name} must be a string of 1 to 200 characters without control characters`;
+const ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,1024}$/u;
+const idMessage = (name: string) => `${name} must be a string of 1 to 1024 characters without control characters`;
 
 function IdFilter(name: string, description: string): PropertyDecorator {
   return (target, key) => {
-    ApiPropertyOptional({ description, maxLength: 200 })(target, key);
+    ApiPropertyOptional({ description, maxLength: 1024 })(target, key);
     IsOptional()(target, key);
     IsString({ message: idMessage(name) })(target, key);
     Matches(ID_PATTERN, { message: idMessage(name) })(target, key);
