@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { benchAllSinks } from './all-sinks.bench';
+import { benchAnalyticsApi } from './analytics-api.bench';
 import { benchAnalyticsIngest, benchAnalyticsQueueMemory, benchAnalyticsReport } from './analytics.bench';
 import { benchHttpMiddleware, benchPassThrough, benchTrackedLlmCall } from './core.bench';
 import { runLoggingBench } from './logging.bench';
@@ -29,6 +30,10 @@ async function main() {
     await benchAnalyticsQueueMemory();
     await benchAnalyticsIngest();
     await benchAnalyticsReport();
+  }
+  if (on('api')) {
+    console.log('\n== analytics API: report latency on generated rows (PostgreSQL 15) ==');
+    await benchAnalyticsApi();
   }
 }
 
