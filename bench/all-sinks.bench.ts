@@ -15,8 +15,7 @@ import { AnalyticsWriteQueue } from '../src/monitoring/analytics/ingest/analytic
 import { LogPipeline } from '../src/monitoring/logging/log-pipeline';
 import { LogSink } from '../src/monitoring/logging/log.sink';
 import { resolveMonitoringOptions } from '../src/monitoring/monitoring-options.resolver';
-import { TrackLLM } from '../src/monitoring/instrumentation/track-llm.decorator';
-import { benchRuntime } from './core.bench';
+import { benchRuntime, PlainProvider, TrackedProvider } from './core.bench';
 import { compare, row, us } from './measure';
 
 const RESPONSE = {
@@ -45,21 +44,6 @@ const instantWriter: AnalyticsBatchWriter = {
   insert: (_table, rows) => Promise.resolve(rows.length),
 };
 
-class PlainProvider {
-  readonly provider = 'openai';
-  async complete(_req: typeof REQUEST) {
-    return RESPONSE;
-  }
-}
-
-class TrackedProvider {
-  readonly provider = 'openai';
-  @TrackLLM()
-  async complete(_req: typeof REQUEST) {
-    return RESPONSE;
-  }
-}
-
 /**
  * One tracked LLM call with every sink on (metrics, log line, analytics queue), and with the
  * metrics + queue path alone, beside the stack a team would otherwise assemble for the same call:
@@ -83,8 +67,8 @@ export async function benchAllSinks(): Promise<{
   queue.start();
   const logs = new LogPipeline(options);
 
-  const plain = new PlainProvider();
-  const tracked = new TrackedProvider();
+  const plain = new PlainProvider(RESPONSE);
+  const tracked = new TrackedProvider(RESPONSE);
 
   const metricsAndQueue = benchRuntime(() => [new AnalyticsSink(queue)]);
   const mq = await compare(

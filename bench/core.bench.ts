@@ -17,18 +17,22 @@ const RESPONSE = {
 };
 const REQUEST = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
 
-class PlainProvider {
+/** An LLM provider answering at once with a fixed response, undecorated. */
+export class PlainProvider<R = typeof RESPONSE> {
   readonly provider = 'openai';
-  async complete(_req: typeof REQUEST) {
-    return RESPONSE;
+  constructor(private readonly response: R = RESPONSE as R) {}
+  async complete(_req: unknown): Promise<R> {
+    return this.response;
   }
 }
 
-class TrackedProvider {
+/** The same provider with `@TrackLLM()`. */
+export class TrackedProvider<R = typeof RESPONSE> {
   readonly provider = 'openai';
+  constructor(private readonly response: R = RESPONSE as R) {}
   @TrackLLM()
-  async complete(_req: typeof REQUEST) {
-    return RESPONSE;
+  async complete(_req: unknown): Promise<R> {
+    return this.response;
   }
 }
 
