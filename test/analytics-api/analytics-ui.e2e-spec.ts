@@ -201,13 +201,21 @@ describe('built-in analytics page in a real browser (Chromium)', () => {
         status: 200,
         contentType: 'application/json',
         body: JSON.stringify({
-          logs: [{ time: '2025-03-02T10:25:00Z', level: 'error', msg: '<img src=x onerror="document.title=1">', agent_id: 'planner' }],
+          // The recent-logs response shape: every field of the JSON line is under "fields".
+          logs: [
+            {
+              timestamp: '2025-03-02T10:25:00Z',
+              level: 'error',
+              message: '<img src=x onerror="document.title=1">',
+              fields: { level: 'error', event: 'agent_execution_failed', agent_id: 'planner', latency_ms: 12 },
+            },
+          ],
         }),
       }),
     );
     await refreshed(() => page.click('#refresh'));
     const cells = await page.locator('#logs tbody tr').first().locator('td').allTextContents();
-    expect(cells).toEqual(['2025-03-02T10:25:00Z', 'error', '<img src=x onerror="document.title=1">', '{"agent_id":"planner"}']);
+    expect(cells).toEqual(['2025-03-02T10:25:00Z', 'error', '<img src=x onerror="document.title=1">', 'agent_id=planner latency_ms=12']);
     expect(await page.locator('#logs img').count()).toBe(0);
     await page.unroute('**/api/analytics/recent-logs*');
   });

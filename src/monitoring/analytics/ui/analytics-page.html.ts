@@ -394,12 +394,19 @@ const PAGE = `<!doctype html>
         entries.map(function (e) {
           var line = typeof e === 'string' ? { message: e } : e;
           var level = String(pick(line, ['level', 'severity', 'lvl']));
-          var rest = {};
-          Object.keys(line).forEach(function (k) { if (['time', 'timestamp', 'ts', 'level', 'severity', 'lvl', 'msg', 'message', 'line'].indexOf(k) < 0) rest[k] = line[k]; });
-          var ctx = JSON.stringify(rest);
+          // recent-logs puts every field of the JSON line in "fields": show them as key=value.
+          var source = line.fields && typeof line.fields === 'object' ? line.fields : line;
+          var skip = ['time', 'timestamp', 'ts', 'level', 'severity', 'lvl', 'msg', 'message', 'line', 'event', 'fields', 'pid', 'hostname'];
+          var parts = [];
+          Object.keys(source).forEach(function (k) {
+            if (skip.indexOf(k) >= 0) return;
+            var v = source[k];
+            parts.push(k + '=' + (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)));
+          });
+          var ctx = parts.join(' ');
           return [String(pick(line, ['time', 'timestamp', 'ts'])), { text: level, cls: 'lvl-' + level.toLowerCase() },
             { text: String(pick(line, ['msg', 'message', 'line'])), title: String(pick(line, ['msg', 'message', 'line'])) },
-            { text: ctx === '{}' ? '' : ctx, title: ctx }];
+            { text: ctx, title: ctx }];
         })
       ));
     }, function (e) {
