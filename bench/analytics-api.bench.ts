@@ -182,13 +182,14 @@ export async function measureAfterAggregation(
 }
 
 /**
- * The measured requests: the two of the target, then one that cannot use the per-model rollup
- * (grouped by tenant: it reads `llm_usage_hourly`, one row per active user and hour).
+ * The measured requests: the two of the target, then cost by tenant and by user (they read
+ * `llm_usage_hourly_by_principal`, one row per active tenant × user and hour).
  */
 export const BENCH_PATHS = [
   '/api/analytics/costs?hours=720',
   '/api/analytics/timeseries?metric=cost&bucket=day&hours=720',
   '/api/analytics/costs/by-tenant?hours=720&limit=10',
+  '/api/analytics/costs/by-user?hours=720&limit=10',
 ] as const;
 
 /** Runs the whole benchmark and prints a table; returns the figures. */
