@@ -100,6 +100,8 @@ export async function setupAnalyticsBench(): Promise<AnalyticsBenchSetup> {
     const result = await app.get(HourlyAggregator).run();
     if (result.status !== 'completed') throw new Error(`aggregation ${result.status}: ${result.error?.message ?? ''}`);
     await source.query('VACUUM ANALYZE "llm_usage_hourly"');
+    await source.query('VACUUM ANALYZE "llm_usage_hourly_by_model"');
+    await source.query('VACUUM ANALYZE "llm_usage_hourly_by_principal"');
     const aggregateSeconds = (Date.now() - t1) / 1000;
     const rollupRows = Number((await source.query('SELECT count(*)::text AS n FROM "llm_usage_hourly"'))[0].n);
     await app.close();
