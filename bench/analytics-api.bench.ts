@@ -100,6 +100,8 @@ export async function setupAnalyticsBench(): Promise<AnalyticsBenchSetup> {
     const result = await app.get(HourlyAggregator).run();
     if (result.status !== 'completed') throw new Error(`aggregation ${result.status}: ${result.error?.message ?? ''}`);
     await source.query('VACUUM ANALYZE "llm_usage_hourly"');
+    await source.query('VACUUM ANALYZE "llm_usage_hourly_by_model"');
+    await source.query('VACUUM ANALYZE "llm_usage_hourly_by_principal"');
     const aggregateSeconds = (Date.now() - t1) / 1000;
     const rollupRows = Number((await source.query('SELECT count(*)::text AS n FROM "llm_usage_hourly"'))[0].n);
     await app.close();
@@ -182,13 +184,14 @@ export async function measureAfterAggregation(
 }
 
 /**
- * The measured requests: the two of the target, then one that cannot use the per-model rollup
- * (grouped by tenant: it reads `llm_usage_hourly`, one row per active user and hour).
+ * The measured requests: the two of the target, then cost by tenant and by user (they read
+ * `llm_usage_hourly_by_principal`, one row per active tenant × user and hour).
  */
 export const BENCH_PATHS = [
   '/api/analytics/costs?hours=720',
   '/api/analytics/timeseries?metric=cost&bucket=day&hours=720',
   '/api/analytics/costs/by-tenant?hours=720&limit=10',
+  '/api/analytics/costs/by-user?hours=720&limit=10',
 ] as const;
 
 /** Runs the whole benchmark and prints a table; returns the figures. */

@@ -65,6 +65,7 @@ export {
   WorkflowAnalytics,
   LlmUsageHourly,
   LlmUsageHourlyByModel,
+  LlmUsageHourlyByPrincipal,
   AgentExecutionHourly,
   WorkflowAnalyticsHourly,
   AnalyticsAggregationState,

@@ -118,6 +118,48 @@ describeWithPostgres('hourly aggregation with several replicas on one database',
     }
   });
 
+  it('fails the run, and does not crash the app, when its connection is cut mid-transaction', async () => {
+    const db = new AnalyticsDatabase({
+      databaseUrl: pg.url,
+      embeddedDatabaseDir: ':memory:',
+      runMigrations: true,
+      poolSize: 2,
+    });
+    await db.open();
+    const blocker = new Client({ connectionString: pg.url });
+    await blocker.connect();
+    try {
+      await generate(db, at(-4), at(-1));
+      const aggregator = new HourlyAggregator(
+        db,
+        { intervalSeconds: 3600, lookbackHours: 3 },
+        new AnalyticsMetrics(new Registry(), 'magure_'),
+      );
+      // Hold the lock so the rebuild waits inside its transaction, then end its backend: pg
+      // rejects the query and also emits 'error' on the checked-out client (unheard, it would
+      // be an uncaught exception).
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_advisory_xact_lock($1::bigint)', [AGGREGATION_LOCK_KEY]);
+      const rebuilding = aggregator.rebuild(at(-4), at(-1));
+      // Polled outside the blocker's transaction (pg_stat_activity is a snapshot per transaction).
+      const pid = await waitFor('the rebuild to wait for the lock', async () => {
+        const rows: { pid: number }[] = await db.dataSource!.query(
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'`,
+        );
+        return rows[0]?.pid;
+      });
+      await blocker.query('SELECT pg_terminate_backend($1)', [pid]);
+      await expect(rebuilding).rejects.toThrow();
+      await blocker.query('ROLLBACK');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await aggregator.run()).status).toBe('completed');
+      expect(await rollupsMatchRaw(db)).toBe(true);
+    } finally {
+      await blocker.end();
+      await db.close();
+    }
+  });
+
   it('two Nest apps starting together on an empty database migrate once and aggregate correctly', async () => {
     const options = { databaseUrl: pg.url, analyticsFlushIntervalMs: 50 };
     let apps: INestApplication[] = [];
@@ -130,6 +172,7 @@ describeWithPostgres('hourly aggregation with several replicas on one database',
       expect(migrations).toEqual([
         { name: 'AnalyticsSchema1796000000000' },
         { name: 'AnalyticsModelRollup1796000000001' },
+        { name: 'AnalyticsPrincipalRollup1796000000002' },
       ]);
 
       // Both apps already ran their startup aggregation on the empty tables: rows of the last two

@@ -96,5 +96,6 @@ describeWithPostgres('monthly partitioning of llm_usage (docs/analytics-partitio
     expect(actual.llm_usage_hourly!.size).toBeGreaterThan(0);
     expect(actual.llm_usage_hourly).toEqual(expected.llm_usage_hourly);
     expect(actual.llm_usage_hourly_by_model).toEqual(expected.llm_usage_hourly_by_model);
+    expect(actual.llm_usage_hourly_by_principal).toEqual(expected.llm_usage_hourly_by_principal);
   });
 });

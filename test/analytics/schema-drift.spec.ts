@@ -13,6 +13,7 @@ const TABLES = [
   'llm_usage',
   'llm_usage_hourly',
   'llm_usage_hourly_by_model',
+  'llm_usage_hourly_by_principal',
   'workflow_analytics',
   'workflow_analytics_hourly',
 ];
@@ -53,14 +54,14 @@ describeEachDatabase('analytics migrations', (kind) => {
     expect(applied).toEqual([
       { name: 'AnalyticsSchema1796000000000' },
       { name: 'AnalyticsModelRollup1796000000001' },
+      { name: 'AnalyticsPrincipalRollup1796000000002' },
     ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);
   });
 
   it('revert to an empty schema and apply again', async () => {
     const source = database.dataSource!;
-    await source.undoLastMigration({ transaction: 'each' });
-    await source.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < 3; i++) await source.undoLastMigration({ transaction: 'each' });
     const left = await source.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,
       [ANALYTICS_MIGRATIONS_TABLE],

@@ -62,6 +62,7 @@ const ANALYTICS_TABLES = [
   'workflow_analytics',
   'llm_usage_hourly',
   'llm_usage_hourly_by_model',
+  'llm_usage_hourly_by_principal',
   'agent_executions_hourly',
   'workflow_analytics_hourly',
   'analytics_aggregation_state',

@@ -54,6 +54,8 @@ export async function expectedRollups(
   to: Date,
 ): Promise<Record<string, Map<string, Totals>>> {
   const llm = new Map<string, Totals>();
+  // The by-principal rollup is counted straight from the raw rows (not folded from `llm`).
+  const byPrincipal = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT "timestamp", provider, model, agent_id, workflow_id, tenant_id, user_id, success, prompt_tokens, completion_tokens,
             cached_tokens, reasoning_tokens, cost_cents::text AS cost, latency_ms FROM llm_usage WHERE "timestamp" >= $1 AND "timestamp" < $2`,
@@ -98,6 +100,20 @@ export async function expectedRollups(
         add(t, 'latencySum', r.latency_ms);
         max(t, 'latencyMax', r.latency_ms);
         bucket(t, 'buckets', r.latency_ms);
+      },
+    );
+    bump(
+      byPrincipal,
+      [hourOf(r.timestamp), r.tenant_id ?? '', r.user_id ?? ''].join('|'),
+      () => ({ calls: 0, failures: 0, prompt: 0, completion: 0, cost: 0n, unpriced: 0 }),
+      (t) => {
+        add(t, 'calls', 1);
+        add(t, 'failures', r.success ? 0 : 1);
+        add(t, 'prompt', r.prompt_tokens);
+        add(t, 'completion', r.completion_tokens);
+        const cost = toNanoCents(r.cost);
+        if (cost === null) add(t, 'unpriced', r.success ? 1 : 0);
+        else add(t, 'cost', cost);
       },
     );
   }
@@ -217,6 +233,7 @@ export async function expectedRollups(
   return {
     llm_usage_hourly: llm,
     llm_usage_hourly_by_model: byModel,
+    llm_usage_hourly_by_principal: byPrincipal,
     agent_executions_hourly: agents,
     workflow_analytics_hourly: workflows,
   };
@@ -279,6 +296,20 @@ export async function actualRollups(
       buckets: arr(r.latency_ms_buckets),
     });
   }
+  const byPrincipal = new Map<string, Totals>();
+  for (const r of await ds.query(
+    `SELECT *, cost_cents::text AS cost FROM llm_usage_hourly_by_principal WHERE hour >= $1 AND hour < $2`,
+    [from, to],
+  )) {
+    byPrincipal.set([new Date(r.hour).toISOString(), r.tenant_id, r.user_id].join('|'), {
+      calls: n(r.calls),
+      failures: n(r.failures),
+      prompt: n(r.prompt_tokens),
+      completion: n(r.completion_tokens),
+      cost: toNanoCents(r.cost),
+      unpriced: n(r.unpriced_calls),
+    });
+  }
   const agents = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT *, cost_cents::text AS cost FROM agent_executions_hourly WHERE hour >= $1 AND hour < $2`,
@@ -324,6 +355,7 @@ export async function actualRollups(
   return {
     llm_usage_hourly: llm,
     llm_usage_hourly_by_model: byModel,
+    llm_usage_hourly_by_principal: byPrincipal,
     agent_executions_hourly: agents,
     workflow_analytics_hourly: workflows,
   };

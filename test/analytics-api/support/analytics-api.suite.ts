@@ -406,6 +406,8 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
       `/api/analytics/token-usage?to=${iso(t0)}&hours=30`,
       `/api/analytics/summary?${night().q}`,
       `/api/analytics/costs/by-user?to=${iso(t0)}&hours=30&limit=50`,
+      `/api/analytics/costs/by-tenant?to=${iso(t0)}&hours=30&limit=50`,
+      `/api/analytics/costs/by-user?to=${iso(t0)}&hours=30&limit=50&tenant_id=globex`,
       `/api/analytics/timeseries?metric=cost&bucket=day&from=${iso(midnight - 5 * HOUR - 1234)}&to=${iso(midnight + 5 * HOUR + 4321)}`,
       `/api/analytics/agents?${day().q}`,
     ];
@@ -422,6 +424,8 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     // The per-model rollup only from the previous midnight on (as after upgrading a database
     // that had rollups before that table existed): earlier hours come from the full rollup.
     await m.source.query(`DELETE FROM "llm_usage_hourly_by_model" WHERE "hour" < $1`, [iso(midnight)]);
+    // Likewise the per-principal rollup, from another hour on.
+    await m.source.query(`DELETE FROM "llm_usage_hourly_by_principal" WHERE "hour" < $1`, [iso(midnight + 3 * HOUR)]);
     const upgraded = await answers();
 
     // The aggregator three hours behind: those hours come from raw rows.
@@ -439,6 +443,29 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     expect(upgraded).toEqual(rolledUp);
     expect(lagging).toEqual(rolledUp);
     expect(rawOnly).toEqual(rolledUp);
+  });
+
+  it('reads costs by tenant and by user from the per-principal rollup unless another filter applies', async () => {
+    const q = `to=${iso(t0)}&hours=30&limit=1000`;
+    const calls = (b: { tenants?: { calls: number }[]; users?: { calls: number }[] }) =>
+      [...(b.tenants ?? []), ...(b.users ?? [])].reduce((s, l) => s + l.calls, 0);
+    const paths = [`/api/analytics/costs/by-tenant?${q}`, `/api/analytics/costs/by-user?${q}&tenant_id=acme`];
+    const filtered = `/api/analytics/costs/by-tenant?${q}&provider=openai`;
+    const before = await Promise.all(paths.map(ok));
+    const beforeFiltered = await ok(filtered);
+    expect(before[0].source.rollup).not.toBeNull();
+    try {
+      // Mark the per-principal rows (one call more each): only reports reading them change.
+      await m.source.query(`UPDATE "llm_usage_hourly_by_principal" SET "calls" = "calls" + 1`);
+      await m.source.query(`UPDATE "analytics_aggregation_state" SET "updated_at" = now() + interval '1 second'`);
+      const after = await Promise.all(paths.map(ok));
+      after.forEach((body, i) => expect(calls(body)).toBeGreaterThan(calls(before[i])));
+      expect(await ok(filtered)).toEqual(beforeFiltered);
+    } finally {
+      await reaggregateAll(m);
+    }
+    const withoutSource = ({ source: _s, ...rest }: Record<string, unknown>) => rest;
+    expect((await Promise.all(paths.map(ok))).map(withoutSource)).toEqual(before.map(withoutSource));
   });
 
   it('answers from the rollup cache equal fresh answers, for every report shape over one range', async () => {

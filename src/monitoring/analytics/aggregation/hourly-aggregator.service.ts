@@ -116,6 +116,7 @@ export class HourlyAggregator {
     const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
     const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
     const client = await this.database.connect();
+    const detach = listenForConnectionErrors(client);
     let broken = false;
     try {
       let hours = 0;
@@ -138,6 +139,7 @@ export class HourlyAggregator {
       broken = true;
       throw error;
     } finally {
+      detach();
       client.release(broken);
     }
   }
@@ -147,8 +149,10 @@ export class HourlyAggregator {
     let broken = false;
     let hours = 0;
     let lastClosedHour: Date | null = null;
+    let detach: (() => void) | undefined;
     try {
       client = await this.database.connect();
+      detach = listenForConnectionErrors(client);
       let from: Date | undefined;
       for (;;) {
         if (this.stopping) break;
@@ -183,6 +187,7 @@ export class HourlyAggregator {
       return { status: 'failed', hoursAggregated: hours, lastClosedHour, error: err };
     } finally {
       // After an error the connection may be dead or mid-transaction: do not return it to the pool.
+      detach?.();
       client?.release(broken);
     }
   }
@@ -255,6 +260,18 @@ export class HourlyAggregator {
       throw error;
     }
   }
+}
+
+/**
+ * pg reports a lost connection both by rejecting the running query and as an 'error' event on the
+ * client; while a client is checked out the pool does not listen, and an unheard 'error' event
+ * would crash the host app. The rejection is handled by the caller, so the event is only absorbed.
+ * Returns the function that removes the listener.
+ */
+function listenForConnectionErrors(client: PoolClient): () => void {
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  return () => client.removeListener('error', ignore);
 }
 
 /** Replaces the rollup rows of the hours in [from, to) by a full recomputation from the raw rows. */

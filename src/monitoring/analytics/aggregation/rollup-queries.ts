@@ -75,6 +75,21 @@ export const ROLLUPS: readonly RollupDefinition[] = [
       GROUP BY 1, 2, 3`,
   },
   {
+    rollup: 'llm_usage_hourly_by_principal',
+    deleteSql: `DELETE FROM "llm_usage_hourly_by_principal" WHERE "hour" >= $1 AND "hour" < $2`,
+    insertSql: `
+      INSERT INTO "llm_usage_hourly_by_principal" (
+        "hour", "tenant_id", "user_id",
+        "calls", "failures", "prompt_tokens", "completion_tokens", "cost_cents", "unpriced_calls")
+      SELECT ${hourOf('"timestamp"')}, COALESCE("tenant_id", ''), COALESCE("user_id", ''),
+        count(*), count(*) FILTER (WHERE NOT "success"),
+        COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
+        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success")
+      FROM "llm_usage"
+      WHERE "timestamp" >= $1 AND "timestamp" < $2
+      GROUP BY 1, 2, 3`,
+  },
+  {
     rollup: 'agent_executions_hourly',
     deleteSql: `DELETE FROM "agent_executions_hourly" WHERE "hour" >= $1 AND "hour" < $2`,
     insertSql: `

@@ -126,6 +126,30 @@ export const LLM_USAGE_BY_MODEL: FactTable<LlmDimension, LlmMeasure> = {
   rollupTable: '"llm_usage_hourly_by_model"',
 };
 
+/** Dimensions of `llm_usage_hourly_by_principal`. */
+export const BY_PRINCIPAL_DIMENSIONS: readonly LlmDimension[] = ['tenant_id', 'user_id'];
+
+/** Measures `llm_usage_hourly_by_principal` holds (it keeps no cached/reasoning tokens, no latency). */
+export const BY_PRINCIPAL_MEASURES: readonly LlmMeasure[] = [
+  'calls',
+  'failures',
+  'prompt_tokens',
+  'completion_tokens',
+  'cost',
+  'unpriced_calls',
+];
+
+/**
+ * `llm_usage` with `llm_usage_hourly_by_principal` as its rollup (one row per active tenant and
+ * user per hour): for LLM reports grouped and filtered by tenant / user only, asking only for
+ * `BY_PRINCIPAL_MEASURES` and no latency. Other dimensions, measures and the latency columns do
+ * not exist in that rollup and must not be used with it.
+ */
+export const LLM_USAGE_BY_PRINCIPAL: FactTable<LlmDimension, LlmMeasure> = {
+  ...LLM_USAGE,
+  rollupTable: '"llm_usage_hourly_by_principal"',
+};
+
 export type AgentDimension = 'agent_id' | 'agent_type' | 'workflow_id' | 'tenant_id';
 export type AgentMeasure = 'executions' | 'failures' | 'llm_calls' | 'tool_calls' | 'tokens_used' | 'cost';
 

@@ -13,8 +13,11 @@ import {
 import {
   AGENT_EXECUTIONS,
   BY_MODEL_DIMENSIONS,
+  BY_PRINCIPAL_DIMENSIONS,
+  BY_PRINCIPAL_MEASURES,
   LLM_USAGE,
   LLM_USAGE_BY_MODEL,
+  LLM_USAGE_BY_PRINCIPAL,
   WORKFLOW_RUNS,
   type FactTable,
   type LlmDimension,
@@ -90,6 +93,21 @@ interface CoverageMap {
    * that table existed) are read from `llm_usage_hourly`.
    */
   byModelFrom: Date | null;
+  /** First hour of `llm_usage_hourly_by_principal` (null: empty); same rule as `byModelFrom`. */
+  byPrincipalFrom: Date | null;
+}
+
+/**
+ * A rollup of `llm_usage` narrower than `llm_usage_hourly`, usable for the whole hours from
+ * `from` on by LLM reports that group and filter only by `dimensions`, ask only for `measures`
+ * and (unless `latency`) no latency.
+ */
+interface NarrowLlmRollup {
+  table: FactTable<LlmDimension, LlmMeasure>;
+  dimensions: readonly string[];
+  measures: readonly string[] | 'all';
+  latency: boolean;
+  from: Date | null;
 }
 type Row<D extends string, M extends string> = AggregateRow<D, M>;
 
@@ -570,27 +588,18 @@ export class AnalyticsQueryService {
     const caches = rollup
       ? { hourly: this.hourCache, whole: { store: this.cache, rollupStamp: `${request.table.rollupTable}@${rollup.stamp}` } }
       : {};
-    const byModelFrom = coverage.byModelFrom?.getTime();
-    const byModel =
-      (request.table as FactTable<string, string>) === LLM_USAGE &&
-      plan.rollup !== null &&
-      byModelFrom !== undefined &&
-      byModelFrom < plan.rollup.to.getTime() &&
-      request.groupBy.every((d) => (BY_MODEL_DIMENSIONS as readonly string[]).includes(d)) &&
-      Object.entries(request.filters).every(
-        ([d, v]) => v === undefined || (BY_MODEL_DIMENSIONS as readonly string[]).includes(d),
-      );
-    if (!byModel || plan.rollup === null || byModelFrom === undefined) {
+    const narrow = narrowRollupFor(coverage, request, plan);
+    if (!narrow || plan.rollup === null) {
       return { plan, rows: await runAggregate(runner, { ...request, plan }, caches) };
     }
-    // Whole hours from the per-model rollup where it exists; earlier hours (rolled up before it
-    // was added) from the full rollup, together with the raw pieces.
-    const split = new Date(Math.max(plan.rollup.from.getTime(), byModelFrom));
-    const modelPart = runAggregate(
+    // Whole hours from the narrow rollup where it exists; earlier hours (rolled up before it was
+    // added) from the full rollup, together with the raw pieces.
+    const split = new Date(Math.max(plan.rollup.from.getTime(), narrow.from));
+    const narrowPart = runAggregate(
       runner,
       {
         ...request,
-        table: LLM_USAGE_BY_MODEL as unknown as FactTable<D, M>,
+        table: narrow.table as unknown as FactTable<D, M>,
         plan: { ...plan, rollup: { from: split, to: plan.rollup.to }, raw: [] },
         exactPercentiles: false,
       },
@@ -601,7 +610,7 @@ export class AnalyticsQueryService {
       fullRollup !== null || plan.raw.length > 0
         ? runAggregate(runner, { ...request, plan: { ...plan, rollup: fullRollup }, exactPercentiles: false }, caches)
         : Promise.resolve([]);
-    const [a, b] = await Promise.all([modelPart, restPart]);
+    const [a, b] = await Promise.all([narrowPart, restPart]);
     const merged = keyedRows(request, a);
     mergeInto(merged, keyedRows(request, b), request.measures);
     return { plan, rows: [...merged.values()] };
@@ -609,15 +618,22 @@ export class AnalyticsQueryService {
 
   /**
    * Reads the aggregator's progress (rollups are complete up to the end of `last_closed_hour`)
-   * and where the per-model rollup starts.
+   * and where the per-model and per-principal rollups start.
    */
   private async coverage(): Promise<CoverageMap> {
     const rows = (await this.database().query(
       `SELECT "name", (extract(epoch from "last_closed_hour") * 1000)::bigint::text AS "closed",
               (extract(epoch from "updated_at") * 1000)::bigint::text AS "updated",
-              (SELECT (extract(epoch from min("hour")) * 1000)::bigint::text FROM "llm_usage_hourly_by_model") AS "by_model_from"
+              (SELECT (extract(epoch from min("hour")) * 1000)::bigint::text FROM "llm_usage_hourly_by_model") AS "by_model_from",
+              (SELECT (extract(epoch from min("hour")) * 1000)::bigint::text FROM "llm_usage_hourly_by_principal") AS "by_principal_from"
          FROM "analytics_aggregation_state" WHERE "last_closed_hour" IS NOT NULL`,
-    )) as { name: string; closed: string; updated: string | null; by_model_from: string | null }[];
+    )) as {
+      name: string;
+      closed: string;
+      updated: string | null;
+      by_model_from: string | null;
+      by_principal_from: string | null;
+    }[];
     const jobs = new Map<string, RollupCoverage>();
     for (const row of rows) {
       jobs.set(row.name, { until: new Date(Number(row.closed) + HOUR_MS), stamp: `${row.closed}/${row.updated ?? ''}` });
@@ -625,7 +641,8 @@ export class AnalyticsQueryService {
     const job = rows.find((r) => r.name === AGGREGATION_STATE_NAME);
     this.hourCache.observe(job ? Number(job.closed) : null, job?.updated ? Number(job.updated) : null);
     const byModelFrom = job?.by_model_from ? new Date(Number(job.by_model_from)) : null;
-    return { jobs, byModelFrom };
+    const byPrincipalFrom = job?.by_principal_from ? new Date(Number(job.by_principal_from)) : null;
+    return { jobs, byModelFrom, byPrincipalFrom };
   }
 
   /** The connection, with failures turned into 503 answers (details go to the log only). */
@@ -644,6 +661,43 @@ export class AnalyticsQueryService {
       },
     };
   }
+}
+
+/**
+ * The narrow LLM rollup a request can read instead of `llm_usage_hourly` (the first that fits, with
+ * its first hour in epoch ms), or undefined. A rollup fits when the request is on `LLM_USAGE`, has
+ * a rollup part that reaches past the rollup's first hour, and uses only the rollup's dimensions,
+ * measures and (if asked) latency.
+ */
+function narrowRollupFor<D extends string, M extends string>(
+  coverage: CoverageMap,
+  request: Omit<AggregateRequest<D, M>, 'plan'> & { table: FactTable<D, M> },
+  plan: RangePlan,
+): { table: FactTable<LlmDimension, LlmMeasure>; from: number } | undefined {
+  if ((request.table as FactTable<string, string>) !== LLM_USAGE || plan.rollup === null) return undefined;
+  const candidates: NarrowLlmRollup[] = [
+    { table: LLM_USAGE_BY_MODEL, dimensions: BY_MODEL_DIMENSIONS, measures: 'all', latency: true, from: coverage.byModelFrom },
+    {
+      table: LLM_USAGE_BY_PRINCIPAL,
+      dimensions: BY_PRINCIPAL_DIMENSIONS,
+      measures: BY_PRINCIPAL_MEASURES,
+      latency: false,
+      from: coverage.byPrincipalFrom,
+    },
+  ];
+  const rollupEnd = plan.rollup.to.getTime();
+  for (const c of candidates) {
+    const from = c.from?.getTime();
+    if (from === undefined || from >= rollupEnd) continue;
+    if (request.latency && !c.latency) continue;
+    if (!request.groupBy.every((d) => c.dimensions.includes(d))) continue;
+    const filters = Object.entries(request.filters as Record<string, string | undefined>);
+    if (!filters.every(([d, v]) => v === undefined || c.dimensions.includes(d))) continue;
+    const measures = c.measures;
+    if (measures !== 'all' && !request.measures.every((m) => measures.includes(m))) continue;
+    return { table: c.table, from };
+  }
+  return undefined;
 }
 
 function byCost<T extends { cost: { cents: string } }>(keys: (t: T) => string) {

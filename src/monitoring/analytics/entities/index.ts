@@ -2,6 +2,7 @@ import { AgentExecutionHourly } from './agent-execution-hourly.entity';
 import { AgentExecution } from './agent-execution.entity';
 import { AnalyticsAggregationState } from './analytics-aggregation-state.entity';
 import { LlmUsageHourlyByModel } from './llm-usage-hourly-by-model.entity';
+import { LlmUsageHourlyByPrincipal } from './llm-usage-hourly-by-principal.entity';
 import { LlmUsageHourly } from './llm-usage-hourly.entity';
 import { LlmUsage } from './llm-usage.entity';
 import { WorkflowAnalyticsHourly } from './workflow-analytics-hourly.entity';
@@ -14,6 +15,7 @@ export {
   LlmUsage,
   LlmUsageHourly,
   LlmUsageHourlyByModel,
+  LlmUsageHourlyByPrincipal,
   WorkflowAnalytics,
   WorkflowAnalyticsHourly,
 };
@@ -25,6 +27,7 @@ export const ANALYTICS_ENTITIES = [
   WorkflowAnalytics,
   LlmUsageHourly,
   LlmUsageHourlyByModel,
+  LlmUsageHourlyByPrincipal,
   AgentExecutionHourly,
   WorkflowAnalyticsHourly,
   AnalyticsAggregationState,
