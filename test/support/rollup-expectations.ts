@@ -239,14 +239,32 @@ export async function expectedRollups(
   };
 }
 
+const n = (v: string | number | null) => (v === null ? null : Number(v));
+const arr = (v: Array<string | number>) => v.map(Number);
+
+/** Totals of one row of `llm_usage_hourly` or `llm_usage_hourly_by_model`. */
+function llmRollupTotals(r: Record<string, any>): Totals {
+  return {
+    calls: n(r.calls),
+    failures: n(r.failures),
+    prompt: n(r.prompt_tokens),
+    completion: n(r.completion_tokens),
+    cached: n(r.cached_tokens),
+    reasoning: n(r.reasoning_tokens),
+    cost: toNanoCents(r.cost),
+    unpriced: n(r.unpriced_calls),
+    latencySum: n(r.latency_ms_sum),
+    latencyMax: n(r.latency_ms_max),
+    buckets: arr(r.latency_ms_buckets),
+  };
+}
+
 /** The rollup rows of [from, to), in the shape of `expectedRollups`. */
 export async function actualRollups(
   ds: DataSource,
   from: Date,
   to: Date,
 ): Promise<Record<string, Map<string, Totals>>> {
-  const n = (v: string | number | null) => (v === null ? null : Number(v));
-  const arr = (v: Array<string | number>) => v.map(Number);
   const llm = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT *, cost_cents::text AS cost FROM llm_usage_hourly WHERE hour >= $1 AND hour < $2`,
@@ -262,19 +280,7 @@ export async function actualRollups(
         r.tenant_id,
         r.user_id,
       ].join('|'),
-      {
-        calls: n(r.calls),
-        failures: n(r.failures),
-        prompt: n(r.prompt_tokens),
-        completion: n(r.completion_tokens),
-        cached: n(r.cached_tokens),
-        reasoning: n(r.reasoning_tokens),
-        cost: toNanoCents(r.cost),
-        unpriced: n(r.unpriced_calls),
-        latencySum: n(r.latency_ms_sum),
-        latencyMax: n(r.latency_ms_max),
-        buckets: arr(r.latency_ms_buckets),
-      },
+      llmRollupTotals(r),
     );
   }
   const byModel = new Map<string, Totals>();
@@ -282,19 +288,10 @@ export async function actualRollups(
     `SELECT *, cost_cents::text AS cost FROM llm_usage_hourly_by_model WHERE hour >= $1 AND hour < $2`,
     [from, to],
   )) {
-    byModel.set([new Date(r.hour).toISOString(), r.provider, r.model].join('|'), {
-      calls: n(r.calls),
-      failures: n(r.failures),
-      prompt: n(r.prompt_tokens),
-      completion: n(r.completion_tokens),
-      cached: n(r.cached_tokens),
-      reasoning: n(r.reasoning_tokens),
-      cost: toNanoCents(r.cost),
-      unpriced: n(r.unpriced_calls),
-      latencySum: n(r.latency_ms_sum),
-      latencyMax: n(r.latency_ms_max),
-      buckets: arr(r.latency_ms_buckets),
-    });
+    byModel.set(
+      [new Date(r.hour).toISOString(), r.provider, r.model].join('|'),
+      llmRollupTotals(r),
+    );
   }
   const byPrincipal = new Map<string, Totals>();
   for (const r of await ds.query(

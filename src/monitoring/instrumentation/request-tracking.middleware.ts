@@ -4,7 +4,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
 import type { HttpRequestEvent } from '../events/monitoring-event';
-import type { MonitoredRequest } from '../monitoring-options.interface';
+import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
@@ -19,6 +19,19 @@ type ExpressLikeRequest = IncomingMessage & {
   ip?: string;
   originalUrl?: string;
 };
+
+/** URL path of a request, without the query string. */
+export function requestPath(req: { originalUrl?: string; url?: string }): string {
+  return (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] ?? '/';
+}
+
+/** True for Prometheus scrapes of this module's metrics endpoint, which are neither tracked nor logged. */
+export function isMetricsScrape(
+  path: string,
+  options: Pick<MonitoringOptions, 'prometheusEnabled' | 'metricsPath'>,
+): boolean {
+  return options.prometheusEnabled && path === options.metricsPath;
+}
 
 /** The route template Express matched (`/agents/:id/execute`), or undefined. */
 export function matchedRoute(req: ExpressLikeRequest): string | undefined {
@@ -39,12 +52,14 @@ export class RequestTrackingMiddleware implements NestMiddleware {
   use(req: ExpressLikeRequest, res: ServerResponse, next: (error?: unknown) => void): void {
     const runtime = this.runtime;
     const options = runtime.options;
-    const path = (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] ?? '/';
-    if (options.prometheusEnabled && path === options.metricsPath) return next();
+    const path = requestPath(req);
+    if (isMetricsScrape(path, options)) return next();
 
     const incoming = req.headers[options.requestIdHeader];
     const requestId =
-      typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming)
+        ? incoming
+        : randomUUID();
     res.setHeader('X-Request-Id', requestId);
 
     const scope: MonitoringScope = createScope('request', undefined, runtime, { requestId });
@@ -77,7 +92,8 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         durationMs: performance.now() - t0,
         context: snapshot(scope),
         method,
-        route: scope.route ?? this.routeWithoutController(req, res, middlewareRoute) ?? UNMATCHED_ROUTE,
+        route:
+          scope.route ?? this.routeWithoutController(req, res, middlewareRoute) ?? UNMATCHED_ROUTE,
         path,
         statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
         aborted,
@@ -98,7 +114,11 @@ export class RequestTrackingMiddleware implements NestMiddleware {
    * guard (the controller's route is the last one Express matched), or unmatched (404: the last
    * matched route is a middleware mount such as this one's, which is no route of the app).
    */
-  private routeWithoutController(req: ExpressLikeRequest, res: ServerResponse, middlewareRoute: unknown): string | undefined {
+  private routeWithoutController(
+    req: ExpressLikeRequest,
+    res: ServerResponse,
+    middlewareRoute: unknown,
+  ): string | undefined {
     if (res.statusCode === 404 || req.route === middlewareRoute) return undefined;
     return matchedRoute(req);
   }

@@ -6,6 +6,7 @@ import { storage as nestjsPinoStorage, Store } from 'nestjs-pino/storage';
 import { MONITORING_OPTIONS } from '../monitoring.constants';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from './log-pipeline';
+import { isMetricsScrape, requestPath } from '../instrumentation/request-tracking.middleware';
 
 /**
  * nestjs-pino's request middleware, mounted by `MonitoringModule` right before the request
@@ -29,13 +30,7 @@ export class RequestLoggerMiddleware implements NestMiddleware {
     res: ServerResponse,
     next: () => void,
   ): void {
-    const options = this.options;
-    if (
-      options.prometheusEnabled &&
-      (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] === options.metricsPath
-    ) {
-      return next();
-    }
+    if (isMetricsScrape(requestPath(req), this.options)) return next();
     this.httpLogger(req, res);
     nestjsPinoStorage.run(new Store(req.log), next);
   }
