@@ -39,7 +39,12 @@ export { REDACTED } from './logging/secret-redaction';
 export { AnalyticsAuthGuard } from './analytics/api/analytics-auth.guard';
 export { AnalyticsQueryService, type AnalyticsQueryServiceOptions } from './analytics/api/analytics-query.service';
 export type { AnalyticsSqlRunner } from './analytics/api/analytics-aggregate.query';
-export { setupAnalyticsOpenApi, type AnalyticsOpenApiOptions } from './analytics/api/analytics-openapi';
+export {
+  setupAnalyticsOpenApi,
+  type AnalyticsOpenApiOptions,
+  type AnalyticsOpenApiDocument,
+} from './analytics/api/analytics-openapi';
+export { SwaggerMissingError } from './openapi/openapi.decorators';
 export * from './analytics/api/dto/analytics-response.dto';
 export {
   TIMESERIES_METRICS,

@@ -6,16 +6,81 @@ import type {
 } from './monitoring-options.interface';
 import { validateModelPrice } from './cost/pricing-table';
 
-/** Raised at startup when an option (or its environment variable) is invalid. */
+/**
+ * Raised at startup when an option (or its environment variable) is invalid. The message is one
+ * line naming the option and, when the value came from the environment, the variable and its value:
+ * `Invalid monitoring option "analyticsBatchSize" (environment variable ANALYTICS_BATCH_SIZE="0"): must be an integer from 1 to 50000`.
+ */
 export class MonitoringOptionsError extends Error {
   constructor(
+    /** The option, e.g. `analyticsBatchSize` (or `lokiLabels.region` for a part of one). */
     readonly field: string,
-    reason: string,
+    /** What is wrong with the value. */
+    readonly reason: string,
+    /** The environment variable the value came from, when it did not come from the options. */
+    readonly variable?: string,
+    variableValue?: string,
   ) {
-    super(`Invalid monitoring option "${field}": ${reason}`);
+    super(
+      variable === undefined
+        ? `Invalid monitoring option "${field}": ${reason}`
+        : `Invalid monitoring option "${field}" (environment variable ${variable}${
+            variableValue === undefined || SECRET_VARIABLES.has(variable) ? '' : `=${JSON.stringify(variableValue)}`
+          }): ${reason}`,
+    );
     this.name = 'MonitoringOptionsError';
   }
 }
+
+/** Variables whose values may hold credentials: named in errors, never echoed. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['DATABASE_URL', 'ANALYTICS_API_TOKEN', 'LOKI_URL']);
+
+/** The environment variable of each option that has one (as in the options table of the README). */
+const OPTION_ENV_VARS: Readonly<Record<string, string>> = {
+  appName: 'MONITORING_APP_NAME',
+  environment: 'NODE_ENV',
+  prometheusEnabled: 'PROMETHEUS_ENABLED',
+  metricsPrefix: 'MONITORING_METRICS_PREFIX',
+  metricsPath: 'METRICS_PATH',
+  maxLabelValues: 'METRICS_MAX_LABEL_VALUES',
+  lokiEnabled: 'LOKI_ENABLED',
+  lokiUrl: 'LOKI_URL',
+  lokiTenantId: 'LOKI_TENANT_ID',
+  lokiLabels: 'LOKI_LABELS',
+  lokiBatchSize: 'LOKI_BATCH_SIZE',
+  lokiBatchIntervalMs: 'LOKI_BATCH_INTERVAL_MS',
+  lokiMaxBufferedLines: 'LOKI_MAX_BUFFERED_LINES',
+  lokiMaxRetries: 'LOKI_MAX_RETRIES',
+  lokiTimeoutMs: 'LOKI_TIMEOUT_MS',
+  lokiShutdownTimeoutMs: 'LOKI_SHUTDOWN_TIMEOUT_MS',
+  logLevel: 'LOG_LEVEL',
+  logPretty: 'LOG_PRETTY',
+  logPrompts: 'LOG_PROMPTS',
+  logPromptMaxLength: 'LOG_PROMPT_MAX_LENGTH',
+  logRedactKeys: 'LOG_REDACT_KEYS',
+  recentLogsBufferSize: 'RECENT_LOGS_BUFFER_SIZE',
+  recentLogsFallbackToBuffer: 'RECENT_LOGS_FALLBACK_TO_BUFFER',
+  analyticsEnabled: 'ANALYTICS_ENABLED',
+  analyticsAggregationIntervalSeconds: 'ANALYTICS_AGGREGATION_INTERVAL_SECONDS',
+  analyticsAggregationLookbackHours: 'ANALYTICS_AGGREGATION_LOOKBACK_HOURS',
+  databaseUrl: 'DATABASE_URL',
+  embeddedDatabaseDir: 'PGLITE_DATA_DIR',
+  databasePoolSize: 'DATABASE_POOL_SIZE',
+  analyticsRunMigrations: 'ANALYTICS_RUN_MIGRATIONS',
+  analyticsQueueCapacity: 'ANALYTICS_QUEUE_CAPACITY',
+  analyticsBatchSize: 'ANALYTICS_BATCH_SIZE',
+  analyticsFlushIntervalMs: 'ANALYTICS_FLUSH_INTERVAL_MS',
+  analyticsShutdownTimeoutMs: 'ANALYTICS_SHUTDOWN_TIMEOUT_MS',
+  analyticsApiEnabled: 'ANALYTICS_API_ENABLED',
+  analyticsApiPrefix: 'ANALYTICS_API_PREFIX',
+  analyticsUiEnabled: 'ANALYTICS_UI_ENABLED',
+  analyticsUiPath: 'ANALYTICS_UI_PATH',
+  analyticsOpenApiPath: 'ANALYTICS_OPENAPI_PATH',
+  analyticsApiToken: 'ANALYTICS_API_TOKEN',
+  protectMetrics: 'PROTECT_METRICS',
+  analyticsQueryCacheSize: 'ANALYTICS_QUERY_CACHE_SIZE',
+  costTrackingEnabled: 'COST_TRACKING_ENABLED',
+};
 
 type Env = Record<string, string | undefined>;
 
@@ -25,14 +90,15 @@ function envBool(env: Env, name: string, field: string): boolean | undefined {
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new MonitoringOptionsError(field, `environment variable ${name}="${raw}" is not a boolean`);
+  throw new MonitoringOptionsError(field, 'must be true or false (or 1/0, yes/no, on/off)', name, raw);
 }
 
 function envInt(env: Env, name: string, field: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new MonitoringOptionsError(field, `environment variable ${name}="${raw}" is not a whole number`);
+  // A sign is accepted here so that "-1" is reported with the option's range, like an explicit -1.
+  if (!/^[-+]?\d+$/.test(raw.trim())) {
+    throw new MonitoringOptionsError(field, 'is not a whole number', name, raw);
   }
   return Number(raw);
 }
@@ -100,7 +166,7 @@ function envLabels(env: Env, name: string, field: string): Record<string, string
   const labels: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new MonitoringOptionsError(field, `environment variable ${name} must look like "name=value,name=value"`);
+    if (eq <= 0) throw new MonitoringOptionsError(field, 'must look like "name=value,name=value"', name, env[name]);
     labels[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
   return labels;
@@ -189,6 +255,27 @@ export function resolveMonitoringOptions(
   options: MonitoringModuleOptions = {},
   env: Env = process.env,
 ): MonitoringOptions {
+  try {
+    return resolveOptions(options, env);
+  } catch (error) {
+    throw withEnvironmentVariable(error, options, env);
+  }
+}
+
+/**
+ * Names the environment variable in an error about an option that was not given explicitly, so
+ * the one-line message tells an operator what to change (`ANALYTICS_BATCH_SIZE=0`, not the code).
+ */
+function withEnvironmentVariable(error: unknown, options: MonitoringModuleOptions, env: Env): unknown {
+  if (!(error instanceof MonitoringOptionsError) || error.variable !== undefined) return error;
+  const option = error.field.split('.')[0]!;
+  const variable = OPTION_ENV_VARS[option];
+  if (variable === undefined || env[variable] === undefined || env[variable] === '') return error;
+  if (options !== null && typeof options === 'object' && (options as Record<string, unknown>)[option] !== undefined) return error;
+  return new MonitoringOptionsError(error.field, error.reason, variable, env[variable]);
+}
+
+function resolveOptions(options: MonitoringModuleOptions, env: Env): MonitoringOptions {
   if (options === null || typeof options !== 'object') {
     throw new MonitoringOptionsError('options', 'must be an object');
   }

@@ -88,13 +88,13 @@ describe('logging options', () => {
       'logLevel',
       {},
       { LOG_LEVEL: 'loud' },
-      'must be one of trace, debug, info, warn, error, fatal, silent',
+      'Invalid monitoring option "logLevel" (environment variable LOG_LEVEL="loud"): must be one of trace, debug, info, warn, error, fatal, silent',
     ],
     [
       'logPretty',
       {},
       { LOG_PRETTY: 'maybe' },
-      'environment variable LOG_PRETTY="maybe" is not a boolean',
+      'Invalid monitoring option "logPretty" (environment variable LOG_PRETTY="maybe"): must be true or false (or 1/0, yes/no, on/off)',
     ],
     ['logPromptMaxLength', { logPromptMaxLength: 0 }, {}, 'must be an integer from 1 to 1000000'],
     ['logRedactKeys', { logRedactKeys: ['ok', ''] }, {}, 'must be an array of non-empty strings'],
@@ -103,13 +103,13 @@ describe('logging options', () => {
       'recentLogsBufferSize',
       {},
       { RECENT_LOGS_BUFFER_SIZE: '-1' },
-      'environment variable RECENT_LOGS_BUFFER_SIZE="-1" is not a whole number',
+      'Invalid monitoring option "recentLogsBufferSize" (environment variable RECENT_LOGS_BUFFER_SIZE="-1"): must be an integer from 0 to 1000000',
     ],
     [
       'lokiLabels',
       {},
       { LOKI_LABELS: 'region' },
-      'environment variable LOKI_LABELS must look like "name=value,name=value"',
+      'Invalid monitoring option "lokiLabels" (environment variable LOKI_LABELS="region"): must look like "name=value,name=value"',
     ],
     [
       'lokiLabels.bad-name',
@@ -145,6 +145,8 @@ describe('logging options', () => {
     }
     expect(error).toBeInstanceOf(MonitoringOptionsError);
     expect((error as MonitoringOptionsError).field).toBe(field);
-    expect((error as Error).message).toBe(`Invalid monitoring option "${field}": ${reason}`);
+    // Values from the environment are reported with their variable; the reason then is the whole message.
+    const expected = reason.startsWith('Invalid ') ? reason : `Invalid monitoring option "${field}": ${reason}`;
+    expect((error as Error).message).toBe(expected);
   });
 });

@@ -8,7 +8,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+} from '../openapi/openapi.decorators';
 import { AnalyticsAuthGuard } from '../analytics/api/analytics-auth.guard';
 import { RecentLogsService, type RecentLogsResponse } from './recent-logs.service';
 import { parseRecentLogsQuery } from './recent-logs.query';

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { loadSwagger } from '../../openapi/openapi.decorators';
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
 import type { MonitoringOptions } from '../../monitoring-options.interface';
 import { ANALYTICS_API_TAG } from './analytics.controller';
@@ -10,6 +10,18 @@ export interface AnalyticsOpenApiOptions {
   title?: string;
   /** Version shown in the document. Default `1`. */
   version?: string;
+}
+
+/**
+ * The OpenAPI 3 document served by `setupAnalyticsOpenApi` (the `OpenAPIObject` of
+ * `@nestjs/swagger`, typed here so the package's types do not require that optional package).
+ */
+export interface AnalyticsOpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, unknown>>;
+  components?: Record<string, unknown>;
+  [key: string]: unknown;
 }
 
 /**
@@ -26,10 +38,17 @@ export interface AnalyticsOpenApiOptions {
  * The document lists only the analytics routes (the app's own routes are left to its own
  * OpenAPI setup, if any). Swagger UI's files come from the installed `swagger-ui-dist` package,
  * not from a CDN. Returns the document, or undefined when the analytics API is disabled.
+ *
+ * Needs the optional peer `@nestjs/swagger` (`^11` with NestJS 11, `^12` with NestJS 12), loaded
+ * only here; without it this throws an error naming the package.
  */
-export function setupAnalyticsOpenApi(app: INestApplication, options: AnalyticsOpenApiOptions = {}): OpenAPIObject | undefined {
+export function setupAnalyticsOpenApi(
+  app: INestApplication,
+  options: AnalyticsOpenApiOptions = {},
+): AnalyticsOpenApiDocument | undefined {
   const settings = app.get<MonitoringOptions>(MONITORING_OPTIONS, { strict: false });
   if (!settings.analyticsApiEnabled) return undefined;
+  const { DocumentBuilder, SwaggerModule } = loadSwagger();
   const config = new DocumentBuilder()
     .setTitle(options.title ?? 'Analytics API')
     .setDescription(
@@ -53,5 +72,5 @@ export function setupAnalyticsOpenApi(app: INestApplication, options: AnalyticsO
     jsonDocumentUrl: `${settings.analyticsOpenApiPath}/json`,
     customSiteTitle: options.title ?? 'Analytics API',
   });
-  return document;
+  return document as AnalyticsOpenApiDocument;
 }

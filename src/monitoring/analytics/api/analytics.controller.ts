@@ -21,7 +21,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+} from '../../openapi/openapi.decorators';
 import { AnalyticsApiEnabledGuard, AnalyticsAuthGuard } from './analytics-auth.guard';
 import { AnalyticsQueryService } from './analytics-query.service';
 import {

@@ -62,7 +62,10 @@ export class AnalyticsDatabase {
     return this.source?.isInitialized ? this.source : undefined;
   }
 
-  /** The `pg` pool under the `DataSource` (ingest and aggregation use it directly). */
+  /**
+   * The `pg` pool under the `DataSource` (ingest and aggregation use it directly).
+   * @internal Kept out of the published types so they do not need `@types/pg`.
+   */
   get pool(): Pool | undefined {
     const source = this.dataSource;
     return source ? ((source.driver as PostgresDriver).master as Pool) : undefined;
@@ -89,7 +92,10 @@ export class AnalyticsDatabase {
     return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
   }
 
-  /** Takes a connection from the pool (throws when not connected). */
+  /**
+   * Takes a connection from the pool (throws when not connected).
+   * @internal Kept out of the published types so they do not need `@types/pg`.
+   */
   async connect(): Promise<PoolClient> {
     const pool = this.pool;
     if (!pool) throw new Error('analytics database is not connected');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, NotFoundException, Req, Res, type Type } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController } from '../../openapi/openapi.decorators';
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
 import type { MonitoringOptions } from '../../monitoring-options.interface';
 import { renderAnalyticsPage } from './analytics-page.html';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../../../openapi/openapi.decorators';
 import { Transform } from 'class-transformer';
 import {
   IsIn,

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../../../openapi/openapi.decorators';
 
 /*
  * Response bodies of the analytics reports, documented for OpenAPI. Counts are JSON numbers
