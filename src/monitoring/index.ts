@@ -1,4 +1,5 @@
 export { MonitoringModule } from './monitoring.module';
+export { setupMonitoring, type SetupMonitoringOptions, type MonitoringSetup } from './monitoring.setup';
 export type { MonitoringModuleOptions, MonitoringModuleAsyncOptions, MonitoringOptions, MonitoredRequest } from './monitoring-options.interface';
 export { MonitoringOptionsError, resolveMonitoringOptions } from './monitoring-options.resolver';
 export { MONITORING_OPTIONS, MONITORING_REGISTRY } from './monitoring.constants';
