@@ -45,7 +45,7 @@ export {
   type AnalyticsOpenApiOptions,
   type AnalyticsOpenApiDocument,
 } from './analytics/api/analytics-openapi';
-export { SwaggerMissingError } from './openapi/openapi.decorators';
+export { SwaggerMissingError } from './openapi/swagger-missing.error';
 export * from './analytics/api/dto/analytics-response.dto';
 export {
   TIMESERIES_METRICS,

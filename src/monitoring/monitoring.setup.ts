@@ -5,7 +5,8 @@ import {
   type AnalyticsOpenApiDocument,
   type AnalyticsOpenApiOptions,
 } from './analytics/api/analytics-openapi';
-import { loadSwagger, SwaggerMissingError } from './openapi/openapi.decorators';
+import { loadSwagger } from './openapi/openapi.decorators';
+import { SwaggerMissingError } from './openapi/swagger-missing.error';
 
 /** Options of `setupMonitoring`. */
 export interface SetupMonitoringOptions {

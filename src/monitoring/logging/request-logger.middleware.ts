@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
-import { storage as nestjsPinoStorage, Store } from 'nestjs-pino/storage';
 import { MONITORING_OPTIONS } from '../monitoring.constants';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from './log-pipeline';
+import { runInNestjsPinoContext } from './nestjs-pino-storage';
 import { isMetricsScrape, requestPath } from '../instrumentation/request-tracking.middleware';
 
 /**
@@ -32,6 +32,6 @@ export class RequestLoggerMiddleware implements NestMiddleware {
   ): void {
     if (isMetricsScrape(requestPath(req), this.options)) return next();
     this.httpLogger(req, res);
-    nestjsPinoStorage.run(new Store(req.log), next);
+    runInNestjsPinoContext(req.log!, next);
   }
 }

@@ -9,6 +9,7 @@
  * (controllers created by each `forRoot`) are applied at once.
  */
 import type * as Swagger from '@nestjs/swagger';
+import { SwaggerMissingError } from './swagger-missing.error';
 
 type SwaggerExports = typeof Swagger;
 type DecoratorFactoryName =
@@ -54,18 +55,6 @@ function deferred<F extends DecoratorFactoryName>(factory: F): SwaggerExports[F]
       else pending.push(decoration);
     };
   return create as unknown as SwaggerExports[F];
-}
-
-/** The error thrown when the OpenAPI document is asked for and `@nestjs/swagger` is not installed. */
-export class SwaggerMissingError extends Error {
-  constructor(cause: unknown) {
-    super(
-      'setupAnalyticsOpenApi needs the optional package @nestjs/swagger, which is not installed: ' +
-        'npm install @nestjs/swagger@^12 (NestJS 12) or @nestjs/swagger@^11 (NestJS 11)',
-      { cause },
-    );
-    this.name = 'SwaggerMissingError';
-  }
 }
 
 /**
