@@ -79,9 +79,46 @@ describe('the demo monolith as `npm start` runs it', () => {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child!.once('exit', (code, signal) => resolve({ code, signal })),
     );
+    const stopping = Date.now();
     child.kill('SIGTERM');
     // Nest runs its shutdown hooks, then re-raises the signal so the process ends as killed by it.
     expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(output).toContain('SIGTERM: shutting down (writing queued analytics rows and logs)');
+    // Keep-alive connections of the simulated traffic are closed, not waited for (5 s).
+    expect(Date.now() - stopping).toBeLessThan(4000);
     expect(output).not.toMatch(/Unhandled|uncaught|unavailable|ExceptionsHandler/i);
   }, 120_000);
+
+  it.each([
+    [{ ANALYTICS_BATCH_SIZE: '0' }, 'Invalid monitoring option "analyticsBatchSize" (environment variable ANALYTICS_BATCH_SIZE="0"): must be an integer from 1 to 50000'],
+    [{ LOG_LEVEL: 'verbose' }, 'Invalid monitoring option "logLevel" (environment variable LOG_LEVEL="verbose"): must be one of trace, debug, info, warn, error, fatal, silent'],
+    [{ PORT: 'abc' }, 'Invalid PORT="abc": must be a whole number from 0 to 65535'],
+  ])('refuses %j with one line naming the variable, and exit code 1', async (bad, line) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PGLITE_DATA_DIR: ':memory:', ...bad };
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `${line}\n` });
+  }, 30_000);
+
+  it('does not print a metrics URL when Prometheus is off', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), PROMETHEUS_ENABLED: 'false', SIMULATE_TRAFFIC: 'false', PGLITE_DATA_DIR: ':memory:', ANALYTICS_ENABLED: 'false' };
+    const p = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('the start-up banner', async () => (out.includes('Demo monolith listening') ? true : undefined), 60_000, 100);
+      expect(out).toContain('  Prometheus metrics:  off (PROMETHEUS_ENABLED=false)');
+      expect(out).not.toContain(`http://localhost:${port}/metrics`);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    } finally {
+      await stopProcess(p);
+    }
+  }, 90_000);
 });
