@@ -9,7 +9,9 @@ COPY tsconfig.json tsconfig.build.json tsconfig.migrations.json nest-cli.json ./
 COPY src ./src
 # The analytics migrations are compiled to dist/migrations, where the app applies them at start.
 COPY migrations ./migrations
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# No `npm prune --omit=dev`: NestJS and the logging stack are the package's peer dependencies,
+# installed here as the repository's devDependencies, and the demo needs them at run time.
+RUN npm run build
 
 FROM node:20.19.0-bookworm-slim
 ENV NODE_ENV=production \

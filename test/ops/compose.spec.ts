@@ -222,8 +222,11 @@ describe('Dockerfile', () => {
       (m[1] as string).trim().split(/\s+/).slice(0, -1),
     );
     const needed = new Set<string>();
-    for (const m of build.matchAll(/tsc -p (\S+)/g)) {
-      let config: string | undefined = m[1];
+    // `tsc -p a.json` or `tsc -b a.json b.json`.
+    const configs = [...build.matchAll(/tsc -[pb]((?:\s+[\w.-]+\.json)+)/g)].flatMap((m) => (m[1] as string).trim().split(/\s+/));
+    expect(configs.length).toBeGreaterThan(0);
+    for (const first of configs) {
+      let config: string | undefined = first;
       // `include` of an extending config replaces the base's: the first one found counts.
       let include: string[] | undefined;
       while (config) {
