@@ -402,7 +402,9 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
       `const { setupAnalyticsOpenApi } = require('${PKG.name}');`,
       "const { AppModule } = require('./dist/app.module.js');",
       '(async () => {',
-      '  const app = await NestFactory.create(AppModule, { logger: false });',
+      consumer.adapter === 'Fastify'
+        ? "  const app = await NestFactory.create(AppModule, new (require('@nestjs/platform-fastify').FastifyAdapter)(), { logger: false });"
+        : '  const app = await NestFactory.create(AppModule, { logger: false });',
       '  try { setupAnalyticsOpenApi(app); console.log("NO ERROR"); } catch (e) { console.log(`${e.name}: ${e.message}`); }',
       '  await app.close();',
       '})();',
