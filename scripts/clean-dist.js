@@ -4,6 +4,8 @@ const { rmSync, readdirSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
-for (const dir of ['monitoring', 'migrations']) rmSync(join(dist, dir), { recursive: true, force: true });
+for (const dir of ['monitoring', 'migrations'])
+  rmSync(join(dist, dir), { recursive: true, force: true });
 if (existsSync(dist))
-  for (const file of readdirSync(dist)) if (file.endsWith('.tsbuildinfo')) rmSync(join(dist, file), { force: true });
+  for (const file of readdirSync(dist))
+    if (file.endsWith('.tsbuildinfo')) rmSync(join(dist, file), { force: true });

@@ -49,7 +49,10 @@ export interface MonitoringSetup {
  * serves the analytics OpenAPI document when `@nestjs/swagger` is installed. Call it after
  * `NestFactory.create` and before `app.listen()`.
  */
-export function setupMonitoring(app: INestApplication, options: SetupMonitoringOptions = {}): MonitoringSetup {
+export function setupMonitoring(
+  app: INestApplication,
+  options: SetupMonitoringOptions = {},
+): MonitoringSetup {
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   if (options.useLogger !== false) app.useLogger(app.get(Logger));
   const openApi = options.openApi ?? 'if-installed';

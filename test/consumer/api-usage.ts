@@ -31,7 +31,10 @@ export const options: MonitoringModuleOptions = {
   appName: 'consumer',
   analyticsApiToken: 'a-token-of-sixteen-chars',
   pricing: { 'my-model': { input: 0.1, output: 0.2 } },
-  principalExtractor: (req) => ({ tenantId: typeof req.headers['x-tenant-id'] === 'string' ? req.headers['x-tenant-id'] : undefined }),
+  principalExtractor: (req) => ({
+    tenantId:
+      typeof req.headers['x-tenant-id'] === 'string' ? req.headers['x-tenant-id'] : undefined,
+  }),
 };
 export const asyncModule = MonitoringModule.forRootAsync({ useFactory: () => options });
 
@@ -40,7 +43,10 @@ export class Assistant {
   readonly agentId = 'assistant';
 
   @TrackLLM({ provider: 'custom', model: 'my-model' })
-  complete(prompt: string): { text: string; usage: { prompt_tokens: number; completion_tokens: number } } {
+  complete(prompt: string): {
+    text: string;
+    usage: { prompt_tokens: number; completion_tokens: number };
+  } {
     return { text: prompt, usage: { prompt_tokens: 1, completion_tokens: 1 } };
   }
 
@@ -91,7 +97,8 @@ export function wire(app: INestApplication): AnalyticsOpenApiDocument | undefine
   try {
     return setupAnalyticsOpenApi(app, { title: 'Reports' });
   } catch (error) {
-    if (error instanceof SwaggerMissingError) return setupMonitoring(app, { openApi: false }).openApiDocument;
+    if (error instanceof SwaggerMissingError)
+      return setupMonitoring(app, { openApi: false }).openApiDocument;
     throw error;
   }
 }

@@ -44,7 +44,8 @@ function check(name, ok, detail = '') {
     failures.push(name);
   }
   // Details explain a failure; on a pass only a short one is shown (a value, a timing).
-  const shown = detail && (!ok || (detail.length <= 160 && !detail.includes('\n'))) ? `  (${detail})` : '';
+  const shown =
+    detail && (!ok || (detail.length <= 160 && !detail.includes('\n'))) ? `  (${detail})` : '';
   console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}${shown}`);
   return ok;
 }
@@ -54,8 +55,17 @@ function info(line) {
 }
 
 function run(command, args, cwd, env = process.env) {
-  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { code: result.status, stdout: result.stdout ?? '', out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  const result = spawnSync(command, args, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return {
+    code: result.status,
+    stdout: result.stdout ?? '',
+    out: `${result.stdout ?? ''}${result.stderr ?? ''}`,
+  };
 }
 
 /** Splits a shell command line of plain words (the README's install lines have no quoting). */
@@ -119,7 +129,13 @@ function startFakeOpenAi() {
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: request.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'Restart the router.' }, finish_reason: 'stop' }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: 'Restart the router.' },
+              finish_reason: 'stop',
+            },
+          ],
           usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
         }),
       );
@@ -149,7 +165,8 @@ function metricValue(text, name, labels) {
     const got = {};
     const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
     for (let l = re.exec(m[2] ?? ''); l; l = re.exec(m[2] ?? '')) got[l[1]] = l[2];
-    if (Object.keys(got).length === want.length && want.every(([k, v]) => got[k] === v)) return Number(m[3]);
+    if (Object.keys(got).length === want.length && want.every(([k, v]) => got[k] === v))
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -158,11 +175,17 @@ function metricValue(text, name, labels) {
 // The app process
 
 function startApp(dir, env) {
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const app = { child, stdout: '', stderr: '', exited: undefined };
   child.stdout.on('data', (d) => (app.stdout += d));
   child.stderr.on('data', (d) => (app.stderr += d));
-  app.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve((app.exited = { code, signal }))));
+  app.exit = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve((app.exited = { code, signal }))),
+  );
   return app;
 }
 
@@ -226,36 +249,79 @@ const TSCONFIG = {
 async function runConsumer(consumer, tarball, workDir, openAiBase, installCommands) {
   const label = `NestJS ${consumer.nest} + ${consumer.adapter}`;
   const tag = `[${consumer.name}]`;
-  console.log(`\n== ${consumer.name}: ${label}${consumer.swagger ? ' + @nestjs/swagger' : ', without @nestjs/swagger'}`);
+  console.log(
+    `\n== ${consumer.name}: ${label}${consumer.swagger ? ' + @nestjs/swagger' : ', without @nestjs/swagger'}`,
+  );
   const dir = path.join(workDir, consumer.name);
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: consumer.name, version: '1.0.0', private: true }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: consumer.name, version: '1.0.0', private: true }, null, 2),
+  );
 
   // The app's own tooling, as in any TypeScript project (not part of the README line).
-  const tools = run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', 'typescript@5.9', '@types/node@20'], dir);
-  if (!check(`${tag} install typescript and @types/node`, tools.code === 0, tools.code === 0 ? '' : tools.out.slice(-500))) return;
+  const tools = run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--save-dev', 'typescript@5.9', '@types/node@20'],
+    dir,
+  );
+  if (
+    !check(
+      `${tag} install typescript and @types/node`,
+      tools.code === 0,
+      tools.code === 0 ? '' : tools.out.slice(-500),
+    )
+  )
+    return;
 
   const readmeLine = installCommands[label];
   if (!check(`${tag} README has an install command for ${label}`, Boolean(readmeLine))) return;
   const tgzInReadme = `./${PKG.name}-${PKG.version}.tgz`;
   const command = readmeLine.replace(tgzInReadme, tarball);
-  check(`${tag} README install command names the packed file ${tgzInReadme}`, readmeLine.includes(tgzInReadme));
+  check(
+    `${tag} README install command names the packed file ${tgzInReadme}`,
+    readmeLine.includes(tgzInReadme),
+  );
   const [npm, ...args] = words(command);
   const install = run(npm, [...args, '--no-audit', '--no-fund'], dir);
-  check(`${tag} README install command succeeds: ${readmeLine}`, install.code === 0, install.code === 0 ? '' : install.out.slice(-1500));
+  check(
+    `${tag} README install command succeeds: ${readmeLine}`,
+    install.code === 0,
+    install.code === 0 ? '' : install.out.slice(-1500),
+  );
   if (install.code !== 0) return;
   const warnings = install.out.split('\n').filter((l) => /npm warn/i.test(l));
   const peerWarnings = warnings.filter((l) => /peer|ERESOLVE|conflict/i.test(l));
-  check(`${tag} no peer dependency warning during install`, peerWarnings.length === 0, peerWarnings.slice(0, 5).join(' | '));
-  const engines = [...install.out.matchAll(/package: '([^']+)',\s*\n\s*npm warn EBADENGINE\s+required: \{ node: '([^']+)'/g)].map((m) => `${m[1]} wants node ${m[2]}`);
-  if (engines.length) info(`npm EBADENGINE warnings on Node ${process.versions.node} (documented in the README): ${engines.join('; ')}`);
+  check(
+    `${tag} no peer dependency warning during install`,
+    peerWarnings.length === 0,
+    peerWarnings.slice(0, 5).join(' | '),
+  );
+  const engines = [
+    ...install.out.matchAll(
+      /package: '([^']+)',\s*\n\s*npm warn EBADENGINE\s+required: \{ node: '([^']+)'/g,
+    ),
+  ].map((m) => `${m[1]} wants node ${m[2]}`);
+  if (engines.length)
+    info(
+      `npm EBADENGINE warnings on Node ${process.versions.node} (documented in the README): ${engines.join('; ')}`,
+    );
 
   if (consumer.swagger) {
     const swaggerLine = installCommands[`OpenAPI, NestJS ${consumer.nest}`];
-    if (check(`${tag} README has the optional @nestjs/swagger install command for NestJS ${consumer.nest}`, Boolean(swaggerLine))) {
+    if (
+      check(
+        `${tag} README has the optional @nestjs/swagger install command for NestJS ${consumer.nest}`,
+        Boolean(swaggerLine),
+      )
+    ) {
       const [n, ...a] = words(swaggerLine);
       const swagger = run(n, [...a, '--no-audit', '--no-fund'], dir);
-      check(`${tag} ${swaggerLine}`, swagger.code === 0 && !/npm warn.*(peer|ERESOLVE)/i.test(swagger.out), swagger.out.slice(-800));
+      check(
+        `${tag} ${swaggerLine}`,
+        swagger.code === 0 && !/npm warn.*(peer|ERESOLVE)/i.test(swagger.out),
+        swagger.out.slice(-800),
+      );
     }
   }
 
@@ -263,24 +329,43 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
   try {
     const deps = JSON.parse(versions.stdout).dependencies ?? {};
     info(
-      ['@nestjs/core', '@nestjs/common', `@nestjs/platform-${consumer.adapter.toLowerCase()}`, '@nestjs/swagger', PKG.name]
+      [
+        '@nestjs/core',
+        '@nestjs/common',
+        `@nestjs/platform-${consumer.adapter.toLowerCase()}`,
+        '@nestjs/swagger',
+        PKG.name,
+      ]
         .map((n) => `${n}@${deps[n]?.version ?? '-'}`)
         .join('  '),
     );
   } catch {
     // the version line is informative only
   }
-  for (const pkg of ['@nestjs/core', '@nestjs/common', 'nestjs-pino', 'pino', 'pino-http', 'class-transformer']) {
+  for (const pkg of [
+    '@nestjs/core',
+    '@nestjs/common',
+    'nestjs-pino',
+    'pino',
+    'pino-http',
+    'class-transformer',
+  ]) {
     const copies = run('find', ['.', '-path', `*/node_modules/${pkg}/package.json`], dir)
       .out.split('\n')
       .filter(Boolean);
-    const found = copies.map((p) => `${path.dirname(p)}@${JSON.parse(fs.readFileSync(path.join(dir, p), 'utf8')).version}`);
+    const found = copies.map(
+      (p) => `${path.dirname(p)}@${JSON.parse(fs.readFileSync(path.join(dir, p), 'utf8')).version}`,
+    );
     check(`${tag} exactly one copy of ${pkg}`, copies.length === 1, found.join(', '));
   }
 
   // The README's quick-start files, as the app's sources.
   const files = readmeSourceFiles(consumer.adapter);
-  check(`${tag} README quick start has src/app.module.ts and src/main.ts (${consumer.adapter})`, Boolean(files['src/app.module.ts'] && files['src/main.ts']), Object.keys(files).join(', '));
+  check(
+    `${tag} README quick start has src/app.module.ts and src/main.ts (${consumer.adapter})`,
+    Boolean(files['src/app.module.ts'] && files['src/main.ts']),
+    Object.keys(files).join(', '),
+  );
   for (const [file, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), text);
@@ -289,18 +374,60 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc');
   const build = run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
-  check(`${tag} tsc --strict --skipLibCheck false (module nodenext): README app + public API`, build.code === 0, build.out.trim().slice(0, 2000));
-  const bundler = run(process.execPath, [tsc, '-p', 'tsconfig.json', '--module', 'preserve', '--moduleResolution', 'bundler', '--noEmit'], dir);
-  check(`${tag} tsc --strict --skipLibCheck false (moduleResolution bundler)`, bundler.code === 0, bundler.out.trim().slice(0, 2000));
+  check(
+    `${tag} tsc --strict --skipLibCheck false (module nodenext): README app + public API`,
+    build.code === 0,
+    build.out.trim().slice(0, 2000),
+  );
+  const bundler = run(
+    process.execPath,
+    [
+      tsc,
+      '-p',
+      'tsconfig.json',
+      '--module',
+      'preserve',
+      '--moduleResolution',
+      'bundler',
+      '--noEmit',
+    ],
+    dir,
+  );
+  check(
+    `${tag} tsc --strict --skipLibCheck false (moduleResolution bundler)`,
+    bundler.code === 0,
+    bundler.out.trim().slice(0, 2000),
+  );
   // node16 resolution: with NestJS 12 (ESM only) the code must be an ES module; an .mts file is.
   fs.mkdirSync(path.join(dir, 'node16'), { recursive: true });
   fs.copyFileSync(path.join(__dirname, 'api-usage.ts'), path.join(dir, 'node16', 'api-usage.mts'));
   const node16 = run(
     process.execPath,
-    [tsc, '--strict', '--skipLibCheck', 'false', '--noEmit', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'ES2022', '--experimentalDecorators', '--emitDecoratorMetadata', '--types', 'node', 'node16/api-usage.mts'],
+    [
+      tsc,
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--noEmit',
+      '--module',
+      'node16',
+      '--moduleResolution',
+      'node16',
+      '--target',
+      'ES2022',
+      '--experimentalDecorators',
+      '--emitDecoratorMetadata',
+      '--types',
+      'node',
+      'node16/api-usage.mts',
+    ],
     dir,
   );
-  check(`${tag} tsc --strict --skipLibCheck false (moduleResolution node16, ES module)`, node16.code === 0, node16.out.trim().slice(0, 2000));
+  check(
+    `${tag} tsc --strict --skipLibCheck false (moduleResolution node16, ES module)`,
+    node16.code === 0,
+    node16.out.trim().slice(0, 2000),
+  );
   if (build.code !== 0) return;
 
   // Boot, drive, stop.
@@ -317,11 +444,27 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
     // Rows reach the database only when the queue is flushed at shutdown: the restart proves it.
     ANALYTICS_FLUSH_INTERVAL_MS: '60000',
   };
-  for (const k of ['DATABASE_URL', 'LOKI_URL', 'LOKI_ENABLED', 'PROMETHEUS_ENABLED', 'ANALYTICS_ENABLED', 'LOG_LEVEL', 'METRICS_PATH', 'ANALYTICS_API_PREFIX']) delete env[k];
+  for (const k of [
+    'DATABASE_URL',
+    'LOKI_URL',
+    'LOKI_ENABLED',
+    'PROMETHEUS_ENABLED',
+    'ANALYTICS_ENABLED',
+    'LOG_LEVEL',
+    'METRICS_PATH',
+    'ANALYTICS_API_PREFIX',
+  ])
+    delete env[k];
   const base = `http://127.0.0.1:${port}`;
   let app = startApp(dir, env);
   const up = await waitUntilUp(app, base);
-  if (!check(`${tag} app boots (node dist/main.js) and serves /metrics`, up, up ? '' : `${app.stderr}${app.stdout}`.slice(-3000))) {
+  if (
+    !check(
+      `${tag} app boots (node dist/main.js) and serves /metrics`,
+      up,
+      up ? '' : `${app.stderr}${app.stdout}`.slice(-3000),
+    )
+  ) {
     await stopApp(app);
     return;
   }
@@ -334,54 +477,129 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
       headers: { 'content-type': 'application/json', 'x-request-id': id },
       body: JSON.stringify({ question: 'The router is down, what now?' }),
     });
-    answers.push({ status: res.status, echoed: res.headers.get('x-request-id'), body: await res.text() });
+    answers.push({
+      status: res.status,
+      echoed: res.headers.get('x-request-id'),
+      body: await res.text(),
+    });
   }
-  check(`${tag} POST /support/tickets/:id/answer runs the decorated agent and LLM call: 201 x3`, answers.every((a) => a.status === 201 && a.body.includes('Restart the router.')), JSON.stringify(answers[0]));
-  check(`${tag} request id echoed in x-request-id`, answers.every((a, i) => a.echoed === requestIds[i]), answers.map((a) => a.echoed).join(','));
+  check(
+    `${tag} POST /support/tickets/:id/answer runs the decorated agent and LLM call: 201 x3`,
+    answers.every((a) => a.status === 201 && a.body.includes('Restart the router.')),
+    JSON.stringify(answers[0]),
+  );
+  check(
+    `${tag} request id echoed in x-request-id`,
+    answers.every((a, i) => a.echoed === requestIds[i]),
+    answers.map((a) => a.echoed).join(','),
+  );
   const notFound = await fetch(`${base}/no/such/route`);
   check(`${tag} unknown route answers 404`, notFound.status === 404, String(notFound.status));
   const rejected = await fetch(`${base}/api/analytics/summary?hours=1`);
-  check(`${tag} analytics API without the bearer token: 401 (guard)`, rejected.status === 401, String(rejected.status));
+  check(
+    `${tag} analytics API without the bearer token: 401 (guard)`,
+    rejected.status === 401,
+    String(rejected.status),
+  );
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   const expected = [
-    ['magure_http_requests_total', { method: 'POST', endpoint: '/support/tickets/:id/answer', status_code: '201' }, 3],
+    [
+      'magure_http_requests_total',
+      { method: 'POST', endpoint: '/support/tickets/:id/answer', status_code: '201' },
+      3,
+    ],
     ['magure_http_requests_total', { method: 'GET', endpoint: 'unmatched', status_code: '404' }, 1],
-    ['magure_http_requests_total', { method: 'GET', endpoint: '/api/analytics/summary', status_code: '401' }, 1],
-    ['magure_agent_executions_total', { agent_id: 'support', agent_type: 'llm', status: 'success' }, 3],
-    ['magure_llm_requests_total', { provider: 'openai', model: 'gpt-4o-mini', status: 'success' }, 3],
-    ['magure_llm_tokens_total', { provider: 'openai', model: 'gpt-4o-mini', token_type: 'prompt' }, 36],
-    ['magure_llm_tokens_total', { provider: 'openai', model: 'gpt-4o-mini', token_type: 'completion' }, 15],
+    [
+      'magure_http_requests_total',
+      { method: 'GET', endpoint: '/api/analytics/summary', status_code: '401' },
+      1,
+    ],
+    [
+      'magure_agent_executions_total',
+      { agent_id: 'support', agent_type: 'llm', status: 'success' },
+      3,
+    ],
+    [
+      'magure_llm_requests_total',
+      { provider: 'openai', model: 'gpt-4o-mini', status: 'success' },
+      3,
+    ],
+    [
+      'magure_llm_tokens_total',
+      { provider: 'openai', model: 'gpt-4o-mini', token_type: 'prompt' },
+      36,
+    ],
+    [
+      'magure_llm_tokens_total',
+      { provider: 'openai', model: 'gpt-4o-mini', token_type: 'completion' },
+      15,
+    ],
   ];
   for (const [name, labels, value] of expected) {
     const got = metricValue(metrics, name, labels);
-    check(`${tag} /metrics ${name}${JSON.stringify(labels)} = ${value}`, got === value, `got ${got}`);
+    check(
+      `${tag} /metrics ${name}${JSON.stringify(labels)} = ${value}`,
+      got === value,
+      `got ${got}`,
+    );
   }
 
-  const appLine = logLines(app.stdout).find((l) => l.context === 'SupportAgent' && l.request_id === 'consumer-req-1');
-  check(`${tag} the app's own Logger line carries request_id (setupMonitoring's useLogger)`, Boolean(appLine), appLine ? appLine.msg : 'no SupportAgent line with request_id consumer-req-1');
+  const appLine = logLines(app.stdout).find(
+    (l) => l.context === 'SupportAgent' && l.request_id === 'consumer-req-1',
+  );
+  check(
+    `${tag} the app's own Logger line carries request_id (setupMonitoring's useLogger)`,
+    Boolean(appLine),
+    appLine ? appLine.msg : 'no SupportAgent line with request_id consumer-req-1',
+  );
 
   const docs = await fetch(`${base}/api/analytics/docs/json`);
   if (consumer.swagger) {
     const doc = docs.status === 200 ? await docs.json() : {};
     check(
       `${tag} OpenAPI document served by setupMonitoring (swagger installed)`,
-      docs.status === 200 && Boolean(doc.paths?.['/api/analytics/costs']) && Boolean(doc.components?.schemas?.MoneyDto?.properties?.usd),
+      docs.status === 200 &&
+        Boolean(doc.paths?.['/api/analytics/costs']) &&
+        Boolean(doc.components?.schemas?.MoneyDto?.properties?.usd),
       `status ${docs.status}`,
     );
   } else {
-    check(`${tag} no OpenAPI route without @nestjs/swagger (setupMonitoring skips it): 404`, docs.status === 404, `status ${docs.status}`);
+    check(
+      `${tag} no OpenAPI route without @nestjs/swagger (setupMonitoring skips it): 404`,
+      docs.status === 404,
+      `status ${docs.status}`,
+    );
   }
 
   const stopped = await stopApp(app);
-  check(`${tag} SIGTERM stops the app`, Boolean(stopped), stopped ? `${stopped.signal ?? stopped.code} after ${stopped.ms} ms` : 'still running after 20 s');
-  const unexpected = app.stderr.split('\n').filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings|Support for loading ES Module/.test(l));
+  check(
+    `${tag} SIGTERM stops the app`,
+    Boolean(stopped),
+    stopped
+      ? `${stopped.signal ?? stopped.code} after ${stopped.ms} ms`
+      : 'still running after 20 s',
+  );
+  const unexpected = app.stderr
+    .split('\n')
+    .filter(
+      (l) =>
+        l.trim() && !/ExperimentalWarning|--trace-warnings|Support for loading ES Module/.test(l),
+    );
   check(`${tag} nothing on stderr`, unexpected.length === 0, unexpected.slice(0, 5).join(' | '));
 
   // Second boot on the same embedded database: the rows queued before SIGTERM were written.
   app = startApp(dir, env);
-  if (check(`${tag} app boots again on the same embedded database`, await waitUntilUp(app, base), app.stderr.slice(-2000))) {
-    const res = await fetch(`${base}/api/analytics/summary?hours=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  if (
+    check(
+      `${tag} app boots again on the same embedded database`,
+      await waitUntilUp(app, base),
+      app.stderr.slice(-2000),
+    )
+  ) {
+    const res = await fetch(`${base}/api/analytics/summary?hours=1`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     const summary = res.status === 200 ? await res.json() : {};
     const got = {
       status: res.status,
@@ -390,8 +608,18 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
       promptTokens: summary.promptTokens,
       completionTokens: summary.completionTokens,
     };
-    const want = { status: 200, agentExecutions: 3, llmCalls: 3, promptTokens: 36, completionTokens: 15 };
-    check(`${tag} analytics API after restart: the rows flushed at SIGTERM are there`, JSON.stringify(got) === JSON.stringify(want), JSON.stringify(got));
+    const want = {
+      status: 200,
+      agentExecutions: 3,
+      llmCalls: 3,
+      promptTokens: 36,
+      completionTokens: 15,
+    };
+    check(
+      `${tag} analytics API after restart: the rows flushed at SIGTERM are there`,
+      JSON.stringify(got) === JSON.stringify(want),
+      JSON.stringify(got),
+    );
   }
   await stopApp(app);
 
@@ -409,7 +637,11 @@ async function runConsumer(consumer, tarball, workDir, openAiBase, installComman
       '  await app.close();',
       '})();',
     ].join('\n');
-    const direct = run(process.execPath, ['-e', script], dir, { ...env, ANALYTICS_ENABLED: 'false', LOG_LEVEL: 'silent' });
+    const direct = run(process.execPath, ['-e', script], dir, {
+      ...env,
+      ANALYTICS_ENABLED: 'false',
+      LOG_LEVEL: 'silent',
+    });
     check(
       `${tag} setupAnalyticsOpenApi without @nestjs/swagger throws an error naming the package`,
       /SwaggerMissingError: .*@nestjs\/swagger/.test(direct.out),
@@ -434,16 +666,48 @@ async function main() {
   } catch {
     packed = undefined;
   }
-  if (!check('npm pack builds the library (prepack) and writes the tarball', pack.code === 0 && Boolean(packed), pack.out.slice(-1500))) return finish(workDir, started);
+  if (
+    !check(
+      'npm pack builds the library (prepack) and writes the tarball',
+      pack.code === 0 && Boolean(packed),
+      pack.out.slice(-1500),
+    )
+  )
+    return finish(workDir, started);
   const tarball = path.join(workDir, packed.filename);
   const names = packed.files.map((f) => f.path);
-  info(`${packed.filename}: ${names.length} files, ${Math.round(packed.size / 1024)} kB packed, ${Math.round(packed.unpackedSize / 1024)} kB unpacked`);
+  info(
+    `${packed.filename}: ${names.length} files, ${Math.round(packed.size / 1024)} kB packed, ${Math.round(packed.unpackedSize / 1024)} kB unpacked`,
+  );
   const has = (p) => names.includes(p);
-  check('tarball has the library code and types', has('dist/monitoring/index.js') && has('dist/monitoring/index.d.ts') && has('dist/monitoring/logging/loki/loki.transport.js'));
-  check('tarball has the compiled migrations', names.filter((n) => /^dist\/migrations\/\d+-\w+\.js$/.test(n)).length === fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => f.endsWith('.ts')).length);
-  check('tarball has README.md, LICENSE, the Grafana dashboards and Prometheus rules', has('README.md') && has('LICENSE') && names.some((n) => n.startsWith('grafana/')) && has('docker/monitoring/prometheus/rules/magure-alerts.yml'));
-  const unwanted = names.filter((n) => /^(src|test|bench|\.ci|migrations)\/|^dist\/(main|demo)|^dist\/.*\.map$|tsbuildinfo|docker-compose|Dockerfile|^docker\/\.env/.test(n));
-  check('tarball has no sources, tests, benches, CI files, demo or source maps', unwanted.length === 0, unwanted.slice(0, 10).join(', '));
+  check(
+    'tarball has the library code and types',
+    has('dist/monitoring/index.js') &&
+      has('dist/monitoring/index.d.ts') &&
+      has('dist/monitoring/logging/loki/loki.transport.js'),
+  );
+  check(
+    'tarball has the compiled migrations',
+    names.filter((n) => /^dist\/migrations\/\d+-\w+\.js$/.test(n)).length ===
+      fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => f.endsWith('.ts')).length,
+  );
+  check(
+    'tarball has README.md, LICENSE, the Grafana dashboards and Prometheus rules',
+    has('README.md') &&
+      has('LICENSE') &&
+      names.some((n) => n.startsWith('grafana/')) &&
+      has('docker/monitoring/prometheus/rules/magure-alerts.yml'),
+  );
+  const unwanted = names.filter((n) =>
+    /^(src|test|bench|\.ci|migrations)\/|^dist\/(main|demo)|^dist\/.*\.map$|tsbuildinfo|docker-compose|Dockerfile|^docker\/\.env/.test(
+      n,
+    ),
+  );
+  check(
+    'tarball has no sources, tests, benches, CI files, demo or source maps',
+    unwanted.length === 0,
+    unwanted.slice(0, 10).join(', '),
+  );
   check('package.json is not private', PKG.private !== true);
 
   const installCommands = readmeInstallCommands();
@@ -454,7 +718,11 @@ async function main() {
       try {
         await runConsumer(consumer, tarball, workDir, openAiBase, installCommands);
       } catch (error) {
-        check(`[${consumer.name}] runs to the end`, false, error instanceof Error ? error.stack : String(error));
+        check(
+          `[${consumer.name}] runs to the end`,
+          false,
+          error instanceof Error ? error.stack : String(error),
+        );
       }
     }
   } finally {

@@ -21,11 +21,14 @@ function loadStorage(): NestjsPinoStorageModule {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const loaded = require(file) as Partial<NestjsPinoStorageModule>;
-    if (loaded.storage && typeof loaded.Store === 'function') return loaded as NestjsPinoStorageModule;
+    if (loaded.storage && typeof loaded.Store === 'function')
+      return loaded as NestjsPinoStorageModule;
   } catch {
     // Reported below with the versions that work.
   }
-  throw new Error(`nestjs-pino's request store was not found at ${file}: nestjs-ai-monitoring needs nestjs-pino ^4.3.0 or ^5.0.0`);
+  throw new Error(
+    `nestjs-pino's request store was not found at ${file}: nestjs-ai-monitoring needs nestjs-pino ^4.3.0 or ^5.0.0`,
+  );
 }
 
 const { storage, Store } = loadStorage();

@@ -32,6 +32,6 @@ export class RequestLoggerMiddleware implements NestMiddleware {
   ): void {
     if (isMetricsScrape(requestPath(req), this.options)) return next();
     this.httpLogger(req, res);
-    runInNestjsPinoContext(req.log!, next);
+    runInNestjsPinoContext(req.log, next);
   }
 }

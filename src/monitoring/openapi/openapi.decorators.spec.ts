@@ -22,16 +22,28 @@ describe('OpenAPI decorators without a hard dependency on @nestjs/swagger', () =
       class Ctl {
         list(): void {}
       }
-      openapi.ApiOperation({ summary: 'List' })(Ctl.prototype, 'list', Object.getOwnPropertyDescriptor(Ctl.prototype, 'list')!);
+      openapi.ApiOperation({ summary: 'List' })(
+        Ctl.prototype,
+        'list',
+        Object.getOwnPropertyDescriptor(Ctl.prototype, 'list')!,
+      );
       openapi.ApiTags('things')(Ctl);
       // Nothing reaches the metadata before the package is loaded.
-      expect(Reflect.getMetadataKeys(Dto.prototype)).not.toContain('swagger/apiModelPropertiesArray');
+      expect(Reflect.getMetadataKeys(Dto.prototype)).not.toContain(
+        'swagger/apiModelPropertiesArray',
+      );
       expect(Reflect.getMetadata('swagger/apiOperation', Ctl.prototype.list)).toBeUndefined();
 
       openapi.loadSwagger();
-      expect(Reflect.getMetadata('swagger/apiModelPropertiesArray', Dto.prototype)).toEqual([':count']);
-      expect(Reflect.getMetadata('swagger/apiModelProperties', Dto.prototype, 'count')).toMatchObject({ description: 'how many' });
-      expect(Reflect.getMetadata('swagger/apiOperation', Ctl.prototype.list)).toEqual({ summary: 'List' });
+      expect(Reflect.getMetadata('swagger/apiModelPropertiesArray', Dto.prototype)).toEqual([
+        ':count',
+      ]);
+      expect(
+        Reflect.getMetadata('swagger/apiModelProperties', Dto.prototype, 'count'),
+      ).toMatchObject({ description: 'how many' });
+      expect(Reflect.getMetadata('swagger/apiOperation', Ctl.prototype.list)).toEqual({
+        summary: 'List',
+      });
       expect(Reflect.getMetadata('swagger/apiUseTags', Ctl)).toEqual(['things']);
 
       // Once loaded, later decorations apply at once.
@@ -39,19 +51,25 @@ describe('OpenAPI decorators without a hard dependency on @nestjs/swagger', () =
         name!: string;
       }
       openapi.ApiProperty()(Later.prototype, 'name');
-      expect(Reflect.getMetadata('swagger/apiModelPropertiesArray', Later.prototype)).toEqual([':name']);
+      expect(Reflect.getMetadata('swagger/apiModelPropertiesArray', Later.prototype)).toEqual([
+        ':name',
+      ]);
     });
   });
 
   it('fail with an error naming the package when it is not installed', () => {
     jest.isolateModules(() => {
       jest.doMock('@nestjs/swagger', () => {
-        throw Object.assign(new Error("Cannot find module '@nestjs/swagger' from 'openapi.decorators.ts'"), { code: 'MODULE_NOT_FOUND' });
+        throw Object.assign(
+          new Error("Cannot find module '@nestjs/swagger' from 'openapi.decorators.ts'"),
+          { code: 'MODULE_NOT_FOUND' },
+        );
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const openapi = require('./openapi.decorators') as typeof import('./openapi.decorators');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { SwaggerMissingError } = require('./swagger-missing.error') as typeof import('./swagger-missing.error');
+      const { SwaggerMissingError } =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require('./swagger-missing.error') as typeof import('./swagger-missing.error');
       class Dto {
         count!: number;
       }

@@ -27,7 +27,11 @@ type DecoratorFactoryName =
   | 'ApiTags'
   | 'ApiUnauthorizedResponse';
 
-type AnyDecorator = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => unknown;
+type AnyDecorator = (
+  target: object,
+  key?: string | symbol,
+  descriptor?: PropertyDescriptor,
+) => unknown;
 
 interface Decoration {
   factory: DecoratorFactoryName;
@@ -48,7 +52,8 @@ function apply(real: SwaggerExports, { factory, args, target, key }: Decoration)
 }
 
 function deferred<F extends DecoratorFactoryName>(factory: F): SwaggerExports[F] {
-  const create = (...args: unknown[]): AnyDecorator =>
+  const create =
+    (...args: unknown[]): AnyDecorator =>
     (target, key) => {
       const decoration = { factory, args, target, key };
       if (swagger) apply(swagger, decoration);
@@ -70,7 +75,8 @@ export function loadSwagger(): SwaggerExports {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = (error as { message?: string }).message ?? '';
-    if (code === 'MODULE_NOT_FOUND' && message.includes('@nestjs/swagger')) throw new SwaggerMissingError(error);
+    if (code === 'MODULE_NOT_FOUND' && message.includes('@nestjs/swagger'))
+      throw new SwaggerMissingError(error);
     throw error;
   }
   for (const decoration of pending.splice(0)) apply(loaded, decoration);
