@@ -106,9 +106,11 @@ export class AnalyticsRunsService {
         AND NOT EXISTS (SELECT 1 FROM agent_executions p WHERE p.id = a.parent_span_id)`;
       if (query.agent_id !== undefined) where += ` AND a.agent_id = ${p(query.agent_id)}`;
       if (query.status !== undefined) where += ` AND a.success = ${query.status === 'completed' ? 'true' : 'false'}`;
-      selects.push(`SELECT 'agent', a.id::text, a.agent_id, NULL, a.timestamp, a.latency_ms,
-          CASE WHEN a.success THEN 'completed' ELSE 'failed' END, a.error_type, a.error_message,
-          a.llm_calls_count, a.tokens_used, a.cost_cents::text, a.request_id, a.trace_id, a.tenant_id, a.user_id
+      selects.push(`SELECT 'agent' AS kind, a.id::text AS id, a.agent_id AS name, NULL AS run_id,
+          a.timestamp AS started, a.latency_ms AS duration_ms,
+          CASE WHEN a.success THEN 'completed' ELSE 'failed' END AS status, a.error_type, a.error_message,
+          a.llm_calls_count, a.tokens_used, a.cost_cents::text AS cost_cents, a.request_id, a.trace_id,
+          a.tenant_id, a.user_id
         FROM agent_executions a WHERE ${where}`);
     }
     const after = cursor ? `WHERE (started, id) < (${p(cursor.started)}::timestamptz, ${p(cursor.id)})` : '';
