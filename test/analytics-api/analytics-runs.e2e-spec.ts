@@ -1,93 +1,12 @@
-import { Controller, Get, Injectable, Module, Param, type INestApplication } from '@nestjs/common';
+import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { MonitoringModule, TrackAgent, TrackLLM, TrackTool, TrackWorkflow } from '../../src/monitoring';
+import { MonitoringModule } from '../../src/monitoring';
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
 import { describeEachDatabase, provisionDatabase, type ProvisionedDatabase } from '../support/analytics-databases';
 import { waitFor } from '../support/analytics-app';
-
-class AuditError extends Error {
-  override name = 'AuditError';
-}
-
-@Injectable()
-class Model {
-  readonly provider = 'openai';
-  @TrackLLM()
-  async complete(req: { model: string; prompt: number; completion: number }) {
-    await new Promise((r) => setTimeout(r, 2));
-    return { model: req.model, usage: { prompt_tokens: req.prompt, completion_tokens: req.completion } };
-  }
-}
-
-@Injectable()
-class Tools {
-  @TrackTool()
-  async invoke(name: string, input: unknown): Promise<unknown> {
-    await new Promise((r) => setTimeout(r, 1));
-    if (name === 'lookup') throw new TypeError('lookup service refused the query');
-    return { text: `result of ${JSON.stringify(input)}` };
-  }
-}
-
-@Injectable()
-class Checker {
-  readonly agentId = 'checker';
-  constructor(private readonly model: Model) {}
-  @TrackAgent()
-  async execute(): Promise<void> {
-    await this.model.complete({ model: 'house-model-7', prompt: 50, completion: 5 });
-  }
-}
-
-@Injectable()
-class Extractor {
-  readonly agentId = 'extractor';
-  constructor(private readonly model: Model, private readonly tools: Tools) {}
-  @TrackAgent()
-  async execute(): Promise<void> {
-    await this.tools.invoke('ocr', { page: 1 });
-    await this.model.complete({ model: 'gpt-4o-mini', prompt: 1000, completion: 200 });
-  }
-}
-
-@Injectable()
-class Auditor {
-  readonly agentId = 'auditor';
-  constructor(private readonly checker: Checker, private readonly tools: Tools) {}
-  @TrackAgent()
-  async execute(fail: boolean): Promise<void> {
-    await this.checker.execute();
-    await this.tools.invoke('lookup', 'ACME').catch(() => undefined);
-    if (fail) throw new AuditError('totals do not match the ledger');
-  }
-}
-
-@Injectable()
-class InvoiceAudit {
-  constructor(private readonly extractor: Extractor, private readonly auditor: Auditor) {}
-  @TrackWorkflow({ workflowId: 'invoice-audit' })
-  async run(input: { runId: string; fail: boolean }): Promise<void> {
-    await this.extractor.execute();
-    await this.auditor.execute(input.fail);
-  }
-}
-
-@Controller()
-class RunsController {
-  constructor(private readonly audit: InvoiceAudit, private readonly extractor: Extractor) {}
-  @Get('audit/:runId/:mode')
-  async runAudit(@Param('runId') runId: string, @Param('mode') mode: string) {
-    await this.audit.run({ runId, fail: mode === 'fail' }).catch(() => undefined);
-    return { ok: true };
-  }
-  @Get('extract')
-  async extract() {
-    await this.extractor.execute();
-    return { ok: true };
-  }
-}
+import { RunsController, TRACED_WORKFLOW_PROVIDERS } from '../support/traced-workflow-app';
 
 const GPT_4O_MINI_CENTS = '0.027000000'; // 1,000 × 0.015 ¢/1K + 200 × 0.06 ¢/1K
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -139,7 +58,7 @@ describeEachDatabase('runs as traces: API', (kind) => {
         }),
       ],
       controllers: [RunsController],
-      providers: [Model, Tools, Checker, Extractor, Auditor, InvoiceAudit],
+      providers: TRACED_WORKFLOW_PROVIDERS,
     })
     class RunsAppModule {}
     app = await NestFactory.create(RunsAppModule, { logger: false });

@@ -127,8 +127,13 @@ export interface HttpRequestEvent extends FinishedOperation {
   userAgent?: string;
   /** True when the client went away before the response finished. */
   aborted: boolean;
-  /** The caller's span id (16 hex) from an incoming W3C `traceparent` header. */
+  /**
+   * The parent of the request outside this module (16 hex): the caller's span from an incoming
+   * W3C `traceparent` header, or the app's own OpenTelemetry HTTP server span.
+   */
   remoteParentSpanId?: string;
+  /** True when the app's OpenTelemetry instrumentation made an HTTP server span for the request. */
+  otelServerSpan?: boolean;
 }
 
 /** Any finished operation. Discriminate on `kind`. */

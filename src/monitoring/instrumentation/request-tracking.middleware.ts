@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
 import type { HttpRequestEvent } from '../events/monitoring-event';
 import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
-import { parseTraceparent } from '../tracing/trace-ids';
+import { incomingTraceContext } from '../tracing/trace-ids';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
@@ -63,7 +63,7 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         : randomUUID();
     res.setHeader('X-Request-Id', requestId);
 
-    const incomingTrace = parseTraceparent(req.headers.traceparent);
+    const incomingTrace = incomingTraceContext(req.headers.traceparent, runtime.activeOtelSpan);
     const scope: MonitoringScope = createScope('request', undefined, runtime, {
       requestId,
       traceId: incomingTrace?.traceId,
@@ -104,7 +104,10 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
         aborted,
       };
-      if (incomingTrace) event.remoteParentSpanId = incomingTrace.parentSpanId;
+      if (incomingTrace) {
+        event.remoteParentSpanId = incomingTrace.parentSpanId;
+        if (incomingTrace.fromOtel) event.otelServerSpan = true;
+      }
       const ip = req.ip ?? req.socket?.remoteAddress;
       if (ip) event.clientIp = ip;
       const ua = req.headers['user-agent'];

@@ -48,10 +48,28 @@ export function parseTraceparent(header: string | string[] | undefined): Incomin
   return { traceId, parentSpanId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
 
+/** Where a request's trace comes from: the app's active OpenTelemetry span, else a `traceparent` header. */
+export function incomingTraceContext(
+  traceparent: string | string[] | undefined,
+  activeOtelSpan: (() => { traceId: string; spanId: string } | undefined) | undefined,
+): (IncomingTraceContext & { fromOtel: boolean }) | undefined {
+  const active = activeOtelSpan?.();
+  if (active) return { traceId: active.traceId, parentSpanId: active.spanId, sampled: true, fromOtel: true };
+  const header = parseTraceparent(traceparent);
+  return header ? { ...header, fromOtel: false } : undefined;
+}
+
 /**
- * The 64-bit span id of OpenTelemetry and W3C headers for a span id of this module (a UUIDv7):
- * its last 16 hex digits, which are random.
+ * The 64-bit span id of OpenTelemetry and W3C headers (16 hex) for a span id of this module (a
+ * UUIDv7): its 48-bit time and 12-bit counter, which are unique within a process, mixed by XOR
+ * with its 62 random bits, which differ between processes. Deterministic, so a parent's id can be
+ * derived from its UUID alone.
  */
 export function spanIdToHex64(spanId: string): string {
-  return spanId.replaceAll('-', '').slice(16);
+  const hex = spanId.replaceAll('-', '');
+  const time = BigInt(`0x${hex.slice(0, 12)}`);
+  const counter = BigInt(`0x${hex.slice(13, 16)}`);
+  const key = BigInt(`0x${hex.slice(16, 32)}`);
+  const id = (((time << 16n) | (counter << 4n)) ^ key).toString(16).padStart(16, '0');
+  return id === ALL_ZERO_SPAN ? '0000000000000001' : id;
 }
