@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { benchAllSinks } from './all-sinks.bench';
 import { benchAnalyticsApi } from './analytics-api.bench';
 import { benchAnalyticsIngest, benchAnalyticsQueueMemory, benchAnalyticsReport } from './analytics.bench';
-import { benchHttpMiddleware, benchPassThrough, benchTrackedLlmCall } from './core.bench';
+import { benchHttpMiddleware, benchPassThrough, benchTraceIds, benchTrackedLlmCall } from './core.bench';
 import { runLoggingBench } from './logging.bench';
 
 /**
@@ -19,6 +19,7 @@ async function main() {
     await benchTrackedLlmCall();
     await benchPassThrough();
     await benchHttpMiddleware();
+    await benchTraceIds();
     await benchAllSinks();
   }
   if (on('logging')) {

@@ -205,6 +205,24 @@ export interface MonitoringModuleOptions {
   requestIdHeader?: string;
   /** Derives user / tenant / session ids from the request, for cost per customer. */
   principalExtractor?: (request: MonitoredRequest) => PrincipalIds | undefined;
+
+  /**
+   * Also send every request, workflow run, agent execution, LLM call and tool call as an
+   * OpenTelemetry span (GenAI semantic conventions), nested as in the run tree: into the app's own
+   * OpenTelemetry SDK when one is registered (its HTTP server span becomes the parent), else to an
+   * OTLP/HTTP endpoint. Needs the optional packages `@opentelemetry/api`, and for the module's own
+   * exporter `@opentelemetry/sdk-trace-base`, `@opentelemetry/resources` and `@opentelemetry/exporter-trace-otlp-http`. Prompts
+   * and completions are never exported unless `logPrompts` is on. Env `MONITORING_OTEL_ENABLED`. Default `false`.
+   */
+  otelEnabled?: boolean;
+  /**
+   * OTLP/HTTP traces URL of the module's own exporter (used when the app registered no
+   * OpenTelemetry SDK). Env `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (`OTEL_EXPORTER_OTLP_ENDPOINT` plus
+   * `/v1/traces` also works; `OTEL_EXPORTER_OTLP_HEADERS` adds headers). Default `http://localhost:4318/v1/traces`.
+   */
+  otelEndpoint?: string;
+  /** `service.name` of the spans the module's own exporter sends. Env `OTEL_SERVICE_NAME`. Default: `appName`. */
+  otelServiceName?: string;
 }
 
 /** Options with every default applied. */

@@ -306,13 +306,14 @@ function resolveOptions(options: MonitoringModuleOptions, env: Env): MonitoringO
     throw new MonitoringOptionsError('protectMetrics', 'needs analyticsApiToken or analyticsGuard to protect with');
   }
 
+  const appName = checkStr(
+    'appName',
+    options.appName ?? envStr(env, 'MONITORING_APP_NAME') ?? 'magure-ai',
+    /^[A-Za-z0-9_.-]+$/,
+    'may contain only letters, digits, ".", "_" and "-"',
+  );
   const resolved: MonitoringOptions = {
-    appName: checkStr(
-      'appName',
-      options.appName ?? envStr(env, 'MONITORING_APP_NAME') ?? 'magure-ai',
-      /^[A-Za-z0-9_.-]+$/,
-      'may contain only letters, digits, ".", "_" and "-"',
-    ),
+    appName,
     environment: checkStr('environment', options.environment ?? envStr(env, 'NODE_ENV') ?? 'development'),
     prometheusEnabled: checkBool(
       'prometheusEnabled',
@@ -506,6 +507,24 @@ function resolveOptions(options: MonitoringModuleOptions, env: Env): MonitoringO
       'must be an HTTP header name',
     ),
     principalExtractor: checkFn('principalExtractor', options.principalExtractor),
+    otelEnabled: checkBool('otelEnabled', options.otelEnabled ?? envBool(env, 'MONITORING_OTEL_ENABLED', 'otelEnabled') ?? false),
+    otelEndpoint: checkStr(
+      'otelEndpoint',
+      options.otelEndpoint ?? envStr(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? otlpTracesUrl(envStr(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')),
+      /^https?:\/\/[^\s]+$/,
+      'must be an http(s) URL',
+    ),
+    otelServiceName: checkStr(
+      'otelServiceName',
+      options.otelServiceName ?? envStr(env, 'OTEL_SERVICE_NAME') ?? appName,
+      /^\S.{0,254}$/,
+      'must be a non-empty name of at most 255 characters',
+    ),
   };
   return resolved;
+}
+
+/** The OTLP/HTTP traces URL under a base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`). */
+function otlpTracesUrl(base: string | undefined): string {
+  return `${(base ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
 }

@@ -7,6 +7,8 @@ import type { MonitoringSink } from './events/monitoring-sink.interface';
 import { MonitoringRuntime } from './instrumentation/monitoring-runtime';
 import { LOG_SINK_PROVIDER, LOGGING_PROVIDERS } from './logging/logging.providers';
 import { PrometheusMetricsSink } from './metrics/prometheus-metrics.sink';
+import { OtelSpanSink } from './tracing/otel-span.sink';
+import { OtelTracing } from './tracing/otel-tracing';
 import { ANALYTICS_SINK_PROVIDER, createAnalyticsProviders } from './analytics/analytics.providers';
 import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY, MONITORING_SINKS } from './monitoring.constants';
 import type { MonitoringModuleOptions, MonitoringOptions } from './monitoring-options.interface';
@@ -25,6 +27,11 @@ export const SINK_PROVIDERS: FactoryProvider<MonitoringSink | null>[] = [
   },
   LOG_SINK_PROVIDER,
   ANALYTICS_SINK_PROVIDER,
+  {
+    provide: OtelSpanSink,
+    inject: [OtelTracing],
+    useFactory: (tracing: OtelTracing | null) => tracing?.sink ?? null,
+  },
 ];
 
 /** Providers shared by `forRoot` and `forRootAsync`; only the source of the raw options differs. */
@@ -50,6 +57,11 @@ export function createMonitoringProviders(): Provider[] {
       useFactory: (options: MonitoringOptions) =>
         new CostCalculator({ overrides: options.pricing, catalogue: options.priceCatalogueEnabled }),
     },
+    {
+      provide: OtelTracing,
+      inject: [MONITORING_OPTIONS],
+      useFactory: (options: MonitoringOptions) => (options.otelEnabled ? new OtelTracing(options) : null),
+    },
     // The fan-out exists before the sinks (the metrics sink reads its failure counts); sinks are
     // attached when the sink list resolves.
     { provide: EventFanOut, useFactory: () => new EventFanOut() },
@@ -67,9 +79,9 @@ export function createMonitoringProviders(): Provider[] {
     },
     {
       provide: MonitoringRuntime,
-      inject: [EventFanOut, CostCalculator, MONITORING_OPTIONS, MONITORING_SINKS],
-      useFactory: (fanOut: EventFanOut, costs: CostCalculator, options: MonitoringOptions) =>
-        new MonitoringRuntime(fanOut, costs, options),
+      inject: [EventFanOut, CostCalculator, MONITORING_OPTIONS, OtelTracing, MONITORING_SINKS],
+      useFactory: (fanOut: EventFanOut, costs: CostCalculator, options: MonitoringOptions, tracing: OtelTracing | null) =>
+        new MonitoringRuntime(fanOut, costs, options, tracing?.activeSpan),
     },
   ];
 }

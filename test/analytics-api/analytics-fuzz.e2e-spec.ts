@@ -13,11 +13,12 @@ const ENDPOINTS = [
   'agent-success-rate',
   'agents',
   'workflows',
+  'runs',
 ];
 
 const KNOWN_KEYS = [
   'hours', 'from', 'to', 'limit', 'metric', 'bucket', 'sort', 'order', 'status',
-  'provider', 'model', 'agent_id', 'agent_type', 'workflow_id', 'tenant_id', 'user_id',
+  'provider', 'model', 'agent_id', 'agent_type', 'workflow_id', 'tenant_id', 'user_id', 'kind', 'cursor',
 ];
 const NASTY_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', '[]', 'hours[]', 'a.b'];
 

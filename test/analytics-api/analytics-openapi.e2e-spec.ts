@@ -14,6 +14,9 @@ const ENDPOINTS = [
   'agents',
   'workflows',
   'recent-logs',
+  'runs',
+  'runs/{id}',
+  'requests/{requestId}',
 ];
 
 describe('analytics API OpenAPI description', () => {

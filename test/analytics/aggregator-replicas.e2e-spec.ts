@@ -173,6 +173,7 @@ describeWithPostgres('hourly aggregation with several replicas on one database',
         { name: 'AnalyticsSchema1796000000000' },
         { name: 'AnalyticsModelRollup1796000000001' },
         { name: 'AnalyticsPrincipalRollup1796000000002' },
+        { name: 'AnalyticsTraces1796000000010' },
       ]);
 
       // Both apps already ran their startup aggregation on the empty tables: rows of the last two

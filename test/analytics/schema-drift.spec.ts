@@ -1,5 +1,5 @@
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
-import { ANALYTICS_MIGRATIONS_TABLE } from '../../src/monitoring/analytics/database/analytics-migrations';
+import { ANALYTICS_MIGRATIONS_TABLE, loadAnalyticsMigrations } from '../../src/monitoring/analytics/database/analytics-migrations';
 import {
   describeEachDatabase,
   provisionDatabase,
@@ -14,6 +14,7 @@ const TABLES = [
   'llm_usage_hourly',
   'llm_usage_hourly_by_model',
   'llm_usage_hourly_by_principal',
+  'tool_calls',
   'workflow_analytics',
   'workflow_analytics_hourly',
 ];
@@ -55,13 +56,14 @@ describeEachDatabase('analytics migrations', (kind) => {
       { name: 'AnalyticsSchema1796000000000' },
       { name: 'AnalyticsModelRollup1796000000001' },
       { name: 'AnalyticsPrincipalRollup1796000000002' },
+      { name: 'AnalyticsTraces1796000000010' },
     ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);
   });
 
   it('revert to an empty schema and apply again', async () => {
     const source = database.dataSource!;
-    for (let i = 0; i < 3; i++) await source.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < loadAnalyticsMigrations().length; i++) await source.undoLastMigration({ transaction: 'each' });
     const left = await source.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,
       [ANALYTICS_MIGRATIONS_TABLE],

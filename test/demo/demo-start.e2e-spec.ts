@@ -76,6 +76,26 @@ describe('the demo monolith as `npm start` runs it', () => {
     ).json()) as { logs: unknown[] };
     expect(logs.logs).toHaveLength(5);
 
+    // Runs as traces: a workflow run of the simulated traffic opens as a tree of its steps.
+    const run = await waitFor(
+      'a workflow run in the runs list',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/analytics/runs?kind=workflow&hours=1`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as { runs: { id: string; name: string }[] };
+        return body.runs[0];
+      },
+      60_000,
+      500,
+    );
+    const tree = (await (await fetch(`http://127.0.0.1:${port}/api/analytics/runs/${run.id}`)).json()) as {
+      roots: { kind: string; name: string; children: { kind: string }[] }[];
+    };
+    expect(tree.roots).toHaveLength(1);
+    expect(tree.roots[0]).toMatchObject({ kind: 'workflow', name: run.name });
+    expect(tree.roots[0]!.children.length).toBeGreaterThan(0);
+    expect(tree.roots[0]!.children.every((c) => c.kind === 'agent')).toBe(true);
+
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child!.once('exit', (code, signal) => resolve({ code, signal })),
     );

@@ -42,6 +42,52 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
   /** Lines of one request, by request id. */
   const ofRequest = (id: string) => capture.lines.filter((l) => l.request_id === id);
 
+  it('links the lines of a request as one trace: the incoming traceparent trace id, each span under its parent', async () => {
+    await start();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await request(app!.getHttpServer())
+      .get('/workflows/ok')
+      .set('X-Request-Id', 'req-traced')
+      .set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
+    expect(res.status).toBe(200);
+    const lines = ofRequest('req-traced');
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    for (const line of lines) expect(line.trace_id).toBe(traceId);
+    const byEvent = (name: string) => lines.find((l) => l.event === name)!;
+    const http = byEvent('http_request');
+    const workflow = byEvent('workflow_completed');
+    const agent = byEvent('agent_execution_completed');
+    const llm = byEvent('llm_call_completed');
+    const tool = byEvent('tool_call_completed');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const line of [http, workflow, agent, llm, tool]) expect(line.span_id).toMatch(uuid);
+    expect(new Set([http, workflow, agent, llm, tool].map((l) => l.span_id)).size).toBe(5);
+    expect(http.parent_span_id).toBeUndefined();
+    expect(workflow.parent_span_id).toBe(http.span_id);
+    expect(agent.parent_span_id).toBe(workflow.span_id);
+    expect(llm.parent_span_id).toBe(agent.span_id);
+    expect(tool.parent_span_id).toBe(agent.span_id);
+    // Application lines carry the span they were written in.
+    expect(lines.find((l) => l.msg === 'agent thinking')!.span_id).toBe(agent.span_id);
+    expect(lines.find((l) => l.msg === 'starting workflow')!.span_id).toBe(http.span_id);
+
+    // Without a (valid) traceparent each request starts a trace of its own.
+    await request(app!.getHttpServer()).get('/workflows/ok').set('X-Request-Id', 'req-new-1');
+    await request(app!.getHttpServer())
+      .get('/workflows/ok')
+      .set('X-Request-Id', 'req-new-2')
+      .set('traceparent', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`);
+    await waitFor(() => ofRequest('req-new-2').some((l) => l.event === 'http_request'), 'the request line');
+    const first = ofRequest('req-new-1').map((l) => l.trace_id);
+    const second = ofRequest('req-new-2').map((l) => l.trace_id);
+    expect(new Set(first).size).toBe(1);
+    expect(new Set(second).size).toBe(1);
+    expect(first[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(second[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(first[0]).not.toBe(second[0]);
+    expect(second[0]).not.toBe('0'.repeat(32));
+  });
+
   it('writes exactly one line per finished operation of a workflow run, with flat fields and the context ids', async () => {
     await start();
     const res = await request(app!.getHttpServer())
@@ -80,13 +126,16 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
         'latency_ms',
         'level',
         'model',
+        'parent_span_id',
         'pid',
         'prompt_tokens',
         'provider',
         'request_id',
+        'span_id',
         'streamed',
         'tenant_id',
         'timestamp',
+        'trace_id',
         'user_id',
         'workflow_id',
         'workflow_run_id',

@@ -173,7 +173,8 @@ describe('docker-compose.monitoring.yml (structure)', () => {
     for (const file of filesIn(join(GRAFANA_PROVISIONING, 'datasources'), '.yml')) {
       // Scan the parsed values, not the comments.
       const values = JSON.stringify(parse(readFileSync(file, 'utf8')));
-      for (const m of values.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)) {
+      // `$$` is Grafana's escape for a literal `$` (e.g. `$${__value.raw}`), not a variable.
+      for (const m of values.matchAll(/(?<!\$)\$(?!\$)\{?([A-Z_][A-Z0-9_]*)\}?/g)) {
         expect({ variable: m[1], set: (m[1] as string) in env }).toEqual({
           variable: m[1],
           set: true,

@@ -108,7 +108,7 @@ describeWithTools(
         'the analytics rows to be written and scraped',
         async () =>
           (await scalar(prom, 'sum(magure_analytics_rows_written_total)')) ===
-          ROUNDS * (ROUND.llmCalls + ROUND.agentExecutions + ROUND.workflowRuns),
+          ROUNDS * (ROUND.llmCalls + ROUND.agentExecutions + ROUND.workflowRuns + ROUND.toolCalls),
       );
       await waitFor(
         'every log line to reach Loki and the count to be scraped',
@@ -168,9 +168,10 @@ describeWithTools(
         llm_usage: ROUNDS * ROUND.llmCalls,
         agent_executions: ROUNDS * ROUND.agentExecutions,
         workflow_analytics: ROUNDS * ROUND.workflowRuns,
+        tool_calls: ROUNDS * ROUND.toolCalls,
       });
       expect(await scalar(prom, 'sum(magure_analytics_rows_dropped_total)')).toBe(0);
-      expect(await scalar(prom, 'count(magure_analytics_rows_dropped_total)')).toBe(3);
+      expect(await scalar(prom, 'count(magure_analytics_rows_dropped_total)')).toBe(4);
       expect(await scalar(prom, 'magure_analytics_queue_depth')).toBe(0);
       expect(await scalar(prom, 'magure_analytics_flush_failures_total')).toBe(0);
       expect(await scalar(prom, 'magure_analytics_flush_duration_seconds_count')).toBeGreaterThan(

@@ -433,4 +433,30 @@ describe('Grafana dashboards (grafana/*.json)', () => {
       'magure-postgres': 'grafana-postgresql-datasource',
     });
   });
+
+  it('link run ids and request ids to the app\'s run view (workflow table, Log Explorer, Loki derived fields)', () => {
+    const RUN_VIEW = '${app_url}/api/analytics/ui#';
+    for (const uid of ['magure-workflow-analytics', 'magure-log-explorer']) {
+      const appUrl = dashboard(uid).templating.list.find((v) => v.name === 'app_url') as { type: string; query: string } | undefined;
+      expect(appUrl).toMatchObject({ type: 'textbox', query: 'http://localhost:3000' });
+    }
+    const json = JSON.stringify(dashboard('magure-workflow-analytics'));
+    expect(json).toContain(`${RUN_VIEW}run=\${__value.raw}`);
+    expect(json).toContain(`${RUN_VIEW}request=\${__value.raw}`);
+    const failedRuns = (dashboard('magure-workflow-analytics') as unknown as { panels: { title: string; targets?: { rawSql?: string }[] }[] }).panels.find((p) => p.title === 'Recent failed runs')!;
+    expect(failedRuns.targets![0]!.rawSql).toMatch(/\brun_id\b/);
+    expect(JSON.stringify(dashboard('magure-log-explorer'))).toContain(`${RUN_VIEW}request=\${request_id}`);
+    const loki = filesIn(join(GRAFANA_PROVISIONING, 'datasources'), '.yml')
+      .flatMap((f) => readYaml<{ datasources: { uid: string; jsonData?: { derivedFields?: { name: string; matcherRegex: string; url: string }[] } }[] }>(f).datasources)
+      .find((d) => d.uid === 'magure-loki')!;
+    const fields = loki.jsonData!.derivedFields!;
+    expect(fields.map((f) => [f.name, f.url])).toEqual([
+      ['request_id', '$ANALYTICS_UI_URL#request=$${__value.raw}'],
+      ['workflow_run_id', '$ANALYTICS_UI_URL#run=$${__value.raw}'],
+    ]);
+    // The matchers find the ids in the JSON lines the log sink writes.
+    const line = '{"level":"info","event":"workflow_completed","workflow_run_id":"run-42","request_id":"req-7"}';
+    expect(new RegExp(fields[0]!.matcherRegex).exec(line)?.[1]).toBe('req-7');
+    expect(new RegExp(fields[1]!.matcherRegex).exec(line)?.[1]).toBe('run-42');
+  });
 });

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ContextSnapshot } from '../events/monitoring-event';
 import type { MonitoringRuntime } from '../instrumentation/monitoring-runtime';
+import { newTraceId } from '../tracing/trace-ids';
+import { uuidV7 } from '../tracing/uuid-v7';
 
 /** What a scope was opened for. */
 export type ScopeKind = 'request' | 'workflow' | 'agent' | 'tool';
@@ -12,6 +14,10 @@ export type ScopeKind = 'request' | 'workflow' | 'agent' | 'tool';
  */
 export interface MonitoringScope extends ContextSnapshot {
   kind: ScopeKind;
+  /** Span id of the operation this scope was opened for (a UUIDv7). */
+  spanId: string;
+  /** Trace id shared by the whole tree (a new one for a root without an incoming trace). */
+  traceId: string;
   parent: MonitoringScope | undefined;
   /** The runtime of the app that opened the root scope (two apps in one process stay apart). */
   runtime: MonitoringRuntime | undefined;
@@ -39,6 +45,8 @@ export function createScope(
 ): MonitoringScope {
   return {
     kind,
+    spanId: uuidV7(),
+    traceId: ids.traceId ?? parent?.traceId ?? newTraceId(),
     parent,
     runtime: runtime ?? parent?.runtime,
     requestId: ids.requestId ?? parent?.requestId,
@@ -61,7 +69,7 @@ export function createScope(
 /** Copies the correlation ids of a scope (or returns an empty snapshot outside any scope). */
 export function snapshot(scope: MonitoringScope | undefined): ContextSnapshot {
   if (!scope) return {};
-  const out: ContextSnapshot = {};
+  const out: ContextSnapshot = { traceId: scope.traceId };
   if (scope.requestId !== undefined) out.requestId = scope.requestId;
   if (scope.workflowId !== undefined) out.workflowId = scope.workflowId;
   if (scope.workflowRunId !== undefined) out.workflowRunId = scope.workflowRunId;

@@ -5,6 +5,8 @@
 
 /** Correlation identifiers copied from the active context when an operation finishes. */
 export interface ContextSnapshot {
+  /** W3C trace id (32 hex): the incoming `traceparent`'s when the request carried one, else a new one. */
+  traceId?: string;
   requestId?: string;
   workflowId?: string;
   workflowRunId?: string;
@@ -23,6 +25,13 @@ export interface EventError {
 }
 
 interface FinishedOperation {
+  /**
+   * The operation's own span id (a UUIDv7, also the id of its analytics row). Set by every choke
+   * point; optional only for events built by hand.
+   */
+  spanId?: string;
+  /** Span id of the enclosing tracked operation (workflow run, agent execution, tool call or request). */
+  parentSpanId?: string;
   /** When the operation started. */
   startedAt: Date;
   /** Wall-clock duration in milliseconds (fractional). */
@@ -82,6 +91,14 @@ export interface ToolCallEvent extends FinishedOperation {
   success: boolean;
   toolName: string;
   agentId?: string;
+  /** Characters of the input (JSON for objects); absent when it could not be measured. */
+  inputSize?: number;
+  /** Characters of the output (JSON for objects); absent when it could not be measured. */
+  outputSize?: number;
+  /** Only present when prompt capture (`logPrompts`) is enabled. */
+  input?: string;
+  /** Only present when prompt capture (`logPrompts`) is enabled. */
+  output?: string;
 }
 
 export type WorkflowStatus = 'completed' | 'failed' | 'timeout';
@@ -110,6 +127,13 @@ export interface HttpRequestEvent extends FinishedOperation {
   userAgent?: string;
   /** True when the client went away before the response finished. */
   aborted: boolean;
+  /**
+   * The parent of the request outside this module (16 hex): the caller's span from an incoming
+   * W3C `traceparent` header, or the app's own OpenTelemetry HTTP server span.
+   */
+  remoteParentSpanId?: string;
+  /** True when the app's OpenTelemetry instrumentation made an HTTP server span for the request. */
+  otelServerSpan?: boolean;
 }
 
 /** Any finished operation. Discriminate on `kind`. */

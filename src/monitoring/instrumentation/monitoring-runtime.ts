@@ -13,6 +13,11 @@ export class MonitoringRuntime {
     readonly fanOut: EventFanOut,
     readonly costs: CostCalculator,
     readonly options: MonitoringOptions,
+    /**
+     * The app's active OpenTelemetry span where a request enters, when OpenTelemetry export is on
+     * and the app has its own instrumentation.
+     */
+    readonly activeOtelSpan?: () => { traceId: string; spanId: string } | undefined,
   ) {}
 }
 

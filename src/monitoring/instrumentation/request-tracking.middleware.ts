@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
 import type { HttpRequestEvent } from '../events/monitoring-event';
 import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
+import { incomingTraceContext } from '../tracing/trace-ids';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
@@ -62,7 +63,11 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         : randomUUID();
     res.setHeader('X-Request-Id', requestId);
 
-    const scope: MonitoringScope = createScope('request', undefined, runtime, { requestId });
+    const incomingTrace = incomingTraceContext(req.headers.traceparent, runtime.activeOtelSpan);
+    const scope: MonitoringScope = createScope('request', undefined, runtime, {
+      requestId,
+      traceId: incomingTrace?.traceId,
+    });
     if (options.principalExtractor) {
       try {
         const ids = options.principalExtractor(req as unknown as MonitoredRequest);
@@ -88,6 +93,7 @@ export class RequestTrackingMiddleware implements NestMiddleware {
       if (scope.inProgress) runtime.fanOut.end({ kind: 'http_request', ...scope.inProgress });
       const event: HttpRequestEvent = {
         kind: 'http_request',
+        spanId: scope.spanId,
         startedAt,
         durationMs: performance.now() - t0,
         context: snapshot(scope),
@@ -98,6 +104,10 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
         aborted,
       };
+      if (incomingTrace) {
+        event.remoteParentSpanId = incomingTrace.parentSpanId;
+        if (incomingTrace.fromOtel) event.otelServerSpan = true;
+      }
       const ip = req.ip ?? req.socket?.remoteAddress;
       if (ip) event.clientIp = ip;
       const ua = req.headers['user-agent'];

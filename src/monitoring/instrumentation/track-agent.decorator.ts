@@ -38,6 +38,7 @@ export function TrackAgent(options: TrackAgentOptions = {}): MethodDecorator {
       finish({ error, failed }) {
         const event: AgentExecutionEvent = {
           kind: 'agent_execution',
+          spanId: scope.spanId,
           startedAt,
           durationMs: performance.now() - t0,
           context: snapshot(scope),
@@ -49,6 +50,7 @@ export function TrackAgent(options: TrackAgentOptions = {}): MethodDecorator {
           tokensUsed: scope.tokens,
           costNanoCents: scope.costNanoCents,
         };
+        if (parent) event.parentSpanId = parent.spanId;
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;
         rollUpStep(parent, failed);

@@ -3,6 +3,7 @@ import { snapshot, storage } from '../context/monitoring-scope';
 import type { LlmCallEvent, TokenUsage } from '../events/monitoring-event';
 import { readModel, readPrompt, readText, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
 import { className, describeError, extract, pick, type Extractor } from './identity';
+import { uuidV7 } from '../tracing/uuid-v7';
 import { rollUpLlmCall } from './scope-roll-up';
 import { trackingDecorator } from './wrap-method';
 
@@ -36,6 +37,7 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
     );
     const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
     const scope = storage.getStore();
+    const spanId = uuidV7();
     const startedAt = new Date();
     const t0 = performance.now();
     let stream: StreamUsageAccumulator | undefined;
@@ -70,6 +72,7 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
             : null;
         const event: LlmCallEvent = {
           kind: 'llm_call',
+          spanId,
           startedAt,
           durationMs,
           context: snapshot(scope),
@@ -80,6 +83,7 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
           costNanoCents,
           streamed,
         };
+        if (scope) event.parentSpanId = scope.spanId;
         if (firstChunkMs !== undefined) event.timeToFirstChunkMs = firstChunkMs;
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;

@@ -35,16 +35,28 @@ export function TrackTool(options: TrackToolOptions = {}): MethodDecorator {
     const t0 = performance.now();
     return {
       scope,
-      finish({ error, failed }) {
+      finish({ result, error, failed }) {
         const event: ToolCallEvent = {
           kind: 'tool_call',
+          spanId: scope.spanId,
           startedAt,
           durationMs: performance.now() - t0,
-          context: snapshot(parent),
+          context: snapshot(scope),
           success: !failed,
           toolName,
         };
         if (parent?.agentId !== undefined) event.agentId = parent.agentId;
+        if (parent) event.parentSpanId = parent.spanId;
+        const input = toolInput(args, typeof first === 'string' && options.toolName === undefined);
+        const inputText = measuredText(input);
+        const outputText = failed ? undefined : measuredText(result);
+        if (inputText !== undefined) event.inputSize = inputText.length;
+        if (outputText !== undefined) event.outputSize = outputText.length;
+        if (runtime.options.logPrompts) {
+          const max = runtime.options.logPromptMaxLength;
+          if (inputText !== undefined) event.input = inputText.slice(0, max);
+          if (outputText !== undefined) event.output = outputText.slice(0, max);
+        }
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;
         rollUpToolCall(parent);
@@ -53,4 +65,22 @@ export function TrackTool(options: TrackToolOptions = {}): MethodDecorator {
       },
     };
   });
+}
+
+/** The tool's input: its arguments, less a leading tool name. */
+function toolInput(args: readonly unknown[], firstIsName: boolean): unknown {
+  const rest = firstIsName ? args.slice(1) : args;
+  return rest.length === 1 ? rest[0] : rest.length === 0 ? undefined : rest;
+}
+
+/** Text of a tool's input or output (strings as they are, else JSON), or undefined when it has none. */
+function measuredText(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? undefined;
+  } catch {
+    // Circular or otherwise unserialisable values have no measurable size.
+    return undefined;
+  }
 }

@@ -82,6 +82,7 @@ export function TrackWorkflow(options: TrackWorkflowOptions = {}): MethodDecorat
         }
         const event: WorkflowRunEvent = {
           kind: 'workflow_run',
+          spanId: scope.spanId,
           startedAt,
           durationMs: performance.now() - t0,
           context: snapshot(scope),
@@ -94,6 +95,7 @@ export function TrackWorkflow(options: TrackWorkflowOptions = {}): MethodDecorat
           tokensUsed: scope.tokens,
           costNanoCents: scope.costNanoCents,
         };
+        if (parent) event.parentSpanId = parent.spanId;
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;
         runtime.fanOut.publish(event);

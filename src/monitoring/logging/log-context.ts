@@ -6,6 +6,9 @@ import { storage } from '../context/monitoring-scope';
  * leaves out of the line.
  */
 export interface LogContextFields {
+  trace_id: string | undefined;
+  /** Span id of the innermost tracked operation the line was written in. */
+  span_id: string | undefined;
   request_id: string | undefined;
   workflow_id: string | undefined;
   workflow_run_id: string | undefined;
@@ -24,6 +27,8 @@ export function contextMixin(): object {
   const scope = storage.getStore();
   if (scope === undefined) return {};
   return {
+    trace_id: scope.traceId,
+    span_id: scope.spanId,
     request_id: scope.requestId,
     workflow_id: scope.workflowId,
     workflow_run_id: scope.workflowRunId,

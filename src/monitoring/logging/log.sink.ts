@@ -66,6 +66,9 @@ const RESERVED = new Set([
   'cost_cents',
   'streamed',
   'time_to_first_chunk_ms',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
   'request_id',
   'workflow_id',
   'workflow_run_id',
@@ -186,6 +189,9 @@ export class LogSink implements MonitoringSink {
         this.httpRequest(line, event);
         break;
     }
+    line.str('trace_id', event.context.traceId);
+    line.str('span_id', event.spanId);
+    line.str('parent_span_id', event.parentSpanId);
     if (event.error) {
       line.str('error_type', event.error.type);
       line.str('error_message', event.error.message);

@@ -329,6 +329,8 @@ export const ROUND = {
   /** One LLM call per agent execution. */
   llmCalls: 6 + 2 + 1 + 1 + 1,
   workflowRuns: 4,
+  /** One tool call per agent execution (before its LLM call). */
+  toolCalls: 6 + 2 + 1 + 1 + 1,
   httpRequests: 6 + 4 + 3,
   /** Requests whose tenant header the principal extractor rejects. */
   monitoringErrors: 1,

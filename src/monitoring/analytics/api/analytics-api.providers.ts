@@ -7,6 +7,8 @@ import type { AnalyticsSqlRunner } from './analytics-aggregate.query';
 import { ANALYTICS_SQL_RUNNER } from './analytics-api.constants';
 import { AnalyticsAccessPolicy, AnalyticsApiEnabledGuard, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics-auth.guard';
 import { AnalyticsQueryService } from './analytics-query.service';
+import { AnalyticsRunsService } from './analytics-runs.service';
+import { createAnalyticsRunsController } from './analytics-runs.controller';
 import { createAnalyticsController } from './analytics.controller';
 
 /**
@@ -31,7 +33,11 @@ export interface AnalyticsRouteSettings {
 
 /** The analytics API controllers of one module instance. */
 export function createAnalyticsApiControllers(routes: AnalyticsRouteSettings): Type<unknown>[] {
-  return [createAnalyticsController(routes.apiPrefix), createAnalyticsUiController(routes.uiPath, routes.apiPrefix)];
+  return [
+    createAnalyticsController(routes.apiPrefix),
+    createAnalyticsRunsController(routes.apiPrefix),
+    createAnalyticsUiController(routes.uiPath, routes.apiPrefix),
+  ];
 }
 
 /** Providers of the analytics API: the query service, its connection and the access guards. */
@@ -55,6 +61,11 @@ export function createAnalyticsApiProviders(): Provider[] {
           cacheSize: options.analyticsQueryCacheSize,
           lookbackHours: options.analyticsAggregationLookbackHours,
         }),
+    },
+    {
+      provide: AnalyticsRunsService,
+      inject: [AnalyticsQueryService],
+      useFactory: (queries: AnalyticsQueryService) => new AnalyticsRunsService(queries),
     },
   ];
 }

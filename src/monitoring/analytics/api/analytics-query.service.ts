@@ -645,6 +645,11 @@ export class AnalyticsQueryService {
     return { jobs, byModelFrom, byPrincipalFrom };
   }
 
+  /** One read through the analytics connection, failing as the reports do (503) when it is unavailable. */
+  read(sql: string, parameters?: unknown[]): Promise<unknown> {
+    return this.database().query(sql, parameters);
+  }
+
   /** The connection, with failures turned into 503 answers (details go to the log only). */
   private database(): AnalyticsSqlRunner {
     const runner = this.runner;

@@ -5,6 +5,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('IDX_agent_executions_timestamp', ['timestamp'])
 @Index('IDX_agent_executions_agent_id_timestamp', ['agentId', 'timestamp'])
 @Index('IDX_agent_executions_tenant_id_timestamp', ['tenantId', 'timestamp'])
+@Index('IDX_agent_executions_trace_id', ['traceId'])
+@Index('IDX_agent_executions_request_id', ['requestId'])
 export class AgentExecution {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_agent_executions' })
   id!: string;
@@ -58,4 +60,15 @@ export class AgentExecution {
 
   @Column({ type: 'jsonb', nullable: true })
   attributes!: Record<string, unknown> | null;
+
+  /** Span id of the enclosing operation (agent execution, workflow run, tool call or HTTP request). */
+  @Column({ name: 'parent_span_id', type: 'uuid', nullable: true })
+  parentSpanId!: string | null;
+
+  /** W3C trace id (32 hex) shared by every row of one request or run. */
+  @Column({ name: 'trace_id', type: 'text', nullable: true })
+  traceId!: string | null;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage!: string | null;
 }

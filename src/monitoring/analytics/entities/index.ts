@@ -5,6 +5,7 @@ import { LlmUsageHourlyByModel } from './llm-usage-hourly-by-model.entity';
 import { LlmUsageHourlyByPrincipal } from './llm-usage-hourly-by-principal.entity';
 import { LlmUsageHourly } from './llm-usage-hourly.entity';
 import { LlmUsage } from './llm-usage.entity';
+import { ToolCall } from './tool-call.entity';
 import { WorkflowAnalyticsHourly } from './workflow-analytics-hourly.entity';
 import { WorkflowAnalytics } from './workflow-analytics.entity';
 
@@ -16,6 +17,7 @@ export {
   LlmUsageHourly,
   LlmUsageHourlyByModel,
   LlmUsageHourlyByPrincipal,
+  ToolCall,
   WorkflowAnalytics,
   WorkflowAnalyticsHourly,
 };
@@ -25,6 +27,7 @@ export const ANALYTICS_ENTITIES = [
   LlmUsage,
   AgentExecution,
   WorkflowAnalytics,
+  ToolCall,
   LlmUsageHourly,
   LlmUsageHourlyByModel,
   LlmUsageHourlyByPrincipal,

@@ -9,6 +9,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('IDX_llm_usage_agent_id_timestamp', ['agentId', 'timestamp'])
 @Index('IDX_llm_usage_model_timestamp', ['model', 'timestamp'])
 @Index('IDX_llm_usage_tenant_id_timestamp', ['tenantId', 'timestamp'])
+@Index('IDX_llm_usage_trace_id', ['traceId'])
+@Index('IDX_llm_usage_request_id', ['requestId'])
 export class LlmUsage {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_llm_usage' })
   id!: string;
@@ -81,4 +83,15 @@ export class LlmUsage {
 
   @Column({ type: 'jsonb', nullable: true })
   attributes!: Record<string, unknown> | null;
+
+  /** Span id of the enclosing operation (agent execution, workflow run, tool call or HTTP request). */
+  @Column({ name: 'parent_span_id', type: 'uuid', nullable: true })
+  parentSpanId!: string | null;
+
+  /** W3C trace id (32 hex) shared by every row of one request or run. */
+  @Column({ name: 'trace_id', type: 'text', nullable: true })
+  traceId!: string | null;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage!: string | null;
 }

@@ -6,6 +6,8 @@ import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('IDX_workflow_analytics_finished_at', ['finishedAt'])
 @Index('IDX_workflow_analytics_workflow_id_finished_at', ['workflowId', 'finishedAt'])
 @Index('IDX_workflow_analytics_tenant_id_finished_at', ['tenantId', 'finishedAt'])
+@Index('IDX_workflow_analytics_trace_id', ['traceId'])
+@Index('IDX_workflow_analytics_request_id', ['requestId'])
 export class WorkflowAnalytics {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_workflow_analytics' })
   id!: string;
@@ -60,4 +62,15 @@ export class WorkflowAnalytics {
 
   @Column({ type: 'jsonb', nullable: true })
   attributes!: Record<string, unknown> | null;
+
+  /** Span id of the enclosing operation (agent execution, workflow run, tool call or HTTP request). */
+  @Column({ name: 'parent_span_id', type: 'uuid', nullable: true })
+  parentSpanId!: string | null;
+
+  /** W3C trace id (32 hex) shared by every row of one request or run. */
+  @Column({ name: 'trace_id', type: 'text', nullable: true })
+  traceId!: string | null;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage!: string | null;
 }

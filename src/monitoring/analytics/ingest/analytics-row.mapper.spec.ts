@@ -58,6 +58,9 @@ describe('mapEventToRow', () => {
       cost_cents: '0.0027',
       latency_ms: 1235,
       time_to_first_chunk_ms: 87,
+      parent_span_id: null,
+      trace_id: null,
+      error_message: null,
       success: true,
       error_type: null,
       streamed: true,
@@ -138,15 +141,54 @@ describe('mapEventToRow', () => {
     });
   });
 
+  it('maps a tool call to a tool_calls row whose id is its span id', () => {
+    const spanId = '0190c5f0-0000-7000-8000-0000000000aa';
+    const parentSpanId = '0190c5f0-0000-7000-8000-0000000000bb';
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    expect(
+      named({
+        kind: 'tool_call',
+        spanId,
+        parentSpanId,
+        startedAt,
+        durationMs: 3.4,
+        context: { traceId, requestId: 'r1', agentId: 'a1' },
+        success: false,
+        toolName: 'search',
+        error: { type: 'TypeError', message: 'bad input' },
+        inputSize: 12,
+        outputSize: 0,
+      }),
+    ).toMatchObject({
+      id: spanId,
+      parent_span_id: parentSpanId,
+      trace_id: traceId,
+      tool_name: 'search',
+      agent_id: 'a1',
+      success: false,
+      latency_ms: 3,
+      error_type: 'TypeError',
+      error_message: 'bad input',
+      input_size: 12,
+      output_size: 0,
+      input: null,
+      output: null,
+      request_id: 'r1',
+    });
+  });
+
   it('ignores events that are not stored in PostgreSQL', () => {
     expect(
       mapEventToRow({
-        kind: 'tool_call',
+        kind: 'http_request',
         startedAt,
         durationMs: 1,
         context: {},
-        success: true,
-        toolName: 'search',
+        method: 'GET',
+        route: '/x',
+        path: '/x',
+        statusCode: 200,
+        aborted: false,
       }),
     ).toBeNull();
   });
@@ -157,7 +199,7 @@ describe('batch INSERT', () => {
     const sql = batchInsertSql('workflow_analytics');
     expect(sql).toMatch(/^INSERT INTO "workflow_analytics" \("id", "workflow_id", /);
     expect(sql).toContain('SELECT * FROM unnest($1::uuid[], $2::text[]');
-    expect(sql).toContain(`$${TABLE_COLUMNS.workflow_analytics.length}::jsonb[]`);
+    expect(sql).toContain('$17::jsonb[]');
     expect(sql).toMatch(/ON CONFLICT DO NOTHING$/);
     const row = (id: string, text: string | null, n: number | null, b: boolean): unknown[] => {
       const r = new Array<unknown>(TABLE_COLUMNS.workflow_analytics.length).fill(null);

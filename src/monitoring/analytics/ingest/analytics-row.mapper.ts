@@ -1,9 +1,10 @@
-import { uuidV7 } from './uuid-v7';
+import { uuidV7 } from '../../tracing/uuid-v7';
 import {
   formatNanoCentsAsCents,
   type AgentExecutionEvent,
   type LlmCallEvent,
   type MonitoringEvent,
+  type ToolCallEvent,
   type WorkflowRunEvent,
 } from '../../events/monitoring-event';
 import type { AnalyticsRow, AnalyticsTable } from './analytics-tables';
@@ -40,6 +41,8 @@ export function mapEventToRow(event: MonitoringEvent): MappedRow | null {
       return { table: 'agent_executions', row: agentExecutionRow(event) };
     case 'workflow_run':
       return { table: 'workflow_analytics', row: workflowRow(event) };
+    case 'tool_call':
+      return { table: 'tool_calls', row: toolCallRow(event) };
     default:
       return null;
   }
@@ -49,7 +52,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
   const c = e.context;
   const u = e.usage;
   return [
-    uuidV7(),
+    spanId(e),
     isoTime(e.startedAt),
     text(c.requestId),
     text(c.agentId),
@@ -72,13 +75,16 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
     text(c.tenantId),
     text(c.sessionId),
     json(e.attributes),
+    spanRef(e.parentSpanId),
+    traceId(c.traceId),
+    text(e.error?.message),
   ];
 }
 
 function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
   const c = e.context;
   return [
-    uuidV7(),
+    spanId(e),
     isoTime(e.startedAt),
     text(e.agentId) ?? 'unknown',
     text(e.agentType) ?? 'generic',
@@ -95,6 +101,9 @@ function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
     text(c.userId),
     text(c.tenantId),
     json(e.attributes),
+    spanRef(e.parentSpanId),
+    traceId(c.traceId),
+    text(e.error?.message),
   ];
 }
 
@@ -103,7 +112,7 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
   const durationMs = int(e.durationMs) ?? 0;
   const started = validTime(e.startedAt);
   return [
-    uuidV7(),
+    spanId(e),
     text(e.workflowId) ?? 'unknown',
     text(e.runId) ?? '',
     WORKFLOW_STATUSES.has(e.status) ? e.status : 'failed',
@@ -120,7 +129,52 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
     text(c.userId),
     text(c.tenantId),
     json(e.attributes),
+    spanRef(e.parentSpanId),
+    traceId(c.traceId),
+    text(e.error?.message),
   ];
+}
+
+function toolCallRow(e: ToolCallEvent): AnalyticsRow {
+  const c = e.context;
+  return [
+    spanId(e),
+    isoTime(e.startedAt),
+    text(e.toolName) ?? 'unknown',
+    text(e.agentId ?? c.agentId),
+    e.success === true,
+    int(e.durationMs) ?? 0,
+    text(e.error?.type),
+    text(e.error?.message),
+    int(e.inputSize),
+    int(e.outputSize),
+    text(e.input),
+    text(e.output),
+    text(c.requestId),
+    text(c.workflowId),
+    text(c.workflowRunId),
+    text(c.userId),
+    text(c.tenantId),
+    spanRef(e.parentSpanId),
+    traceId(c.traceId),
+    json(e.attributes),
+  ];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** The event's span id as the row id; events built without one get a new id. */
+function spanId(e: MonitoringEvent): string {
+  return typeof e.spanId === 'string' && UUID.test(e.spanId) ? e.spanId : uuidV7();
+}
+
+function spanRef(value: string | undefined): string | null {
+  return typeof value === 'string' && UUID.test(value) ? value : null;
+}
+
+function traceId(value: string | undefined): string | null {
+  return typeof value === 'string' && TRACE_ID.test(value) ? value : null;
 }
 
 function validTime(date: Date): number {

@@ -1,11 +1,12 @@
 /** The raw analytics tables the write-behind ingest appends to. */
-export type AnalyticsTable = 'llm_usage' | 'agent_executions' | 'workflow_analytics';
+export type AnalyticsTable = 'llm_usage' | 'agent_executions' | 'workflow_analytics' | 'tool_calls';
 
 /** Every raw table, in flush order. */
 export const ANALYTICS_TABLES: readonly AnalyticsTable[] = [
   'llm_usage',
   'agent_executions',
   'workflow_analytics',
+  'tool_calls',
 ];
 
 /** A column written by the ingest and the PostgreSQL array type its values are sent as. */
@@ -43,6 +44,9 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
     { name: 'tenant_id', type: 'text' },
     { name: 'session_id', type: 'text' },
     { name: 'attributes', type: 'jsonb' },
+    { name: 'parent_span_id', type: 'uuid' },
+    { name: 'trace_id', type: 'text' },
+    { name: 'error_message', type: 'text' },
   ],
   agent_executions: [
     { name: 'id', type: 'uuid' },
@@ -62,6 +66,9 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
     { name: 'user_id', type: 'text' },
     { name: 'tenant_id', type: 'text' },
     { name: 'attributes', type: 'jsonb' },
+    { name: 'parent_span_id', type: 'uuid' },
+    { name: 'trace_id', type: 'text' },
+    { name: 'error_message', type: 'text' },
   ],
   workflow_analytics: [
     { name: 'id', type: 'uuid' },
@@ -80,6 +87,31 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
     { name: 'error_type', type: 'text' },
     { name: 'user_id', type: 'text' },
     { name: 'tenant_id', type: 'text' },
+    { name: 'attributes', type: 'jsonb' },
+    { name: 'parent_span_id', type: 'uuid' },
+    { name: 'trace_id', type: 'text' },
+    { name: 'error_message', type: 'text' },
+  ],
+  tool_calls: [
+    { name: 'id', type: 'uuid' },
+    { name: 'timestamp', type: 'timestamptz' },
+    { name: 'tool_name', type: 'text' },
+    { name: 'agent_id', type: 'text' },
+    { name: 'success', type: 'bool' },
+    { name: 'latency_ms', type: 'int4' },
+    { name: 'error_type', type: 'text' },
+    { name: 'error_message', type: 'text' },
+    { name: 'input_size', type: 'int4' },
+    { name: 'output_size', type: 'int4' },
+    { name: 'input', type: 'text' },
+    { name: 'output', type: 'text' },
+    { name: 'request_id', type: 'text' },
+    { name: 'workflow_id', type: 'text' },
+    { name: 'workflow_run_id', type: 'text' },
+    { name: 'user_id', type: 'text' },
+    { name: 'tenant_id', type: 'text' },
+    { name: 'parent_span_id', type: 'uuid' },
+    { name: 'trace_id', type: 'text' },
     { name: 'attributes', type: 'jsonb' },
   ],
 };

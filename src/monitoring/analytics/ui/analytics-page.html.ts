@@ -53,7 +53,7 @@ const PAGE = `<!doctype html>
   .widget .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
   .widget .value { font-size:26px; font-weight:600; margin-top:4px; font-variant-numeric:tabular-nums; }
   .widget .sub { color:var(--muted); font-size:12px; }
-  section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; min-width:0; }
+  section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; min-width:0; overflow-x:auto; }
   section.wide { grid-column:1/-1; }
   section h2 { font-size:14px; margin:0 0 10px; }
   table { width:100%; border-collapse:collapse; font-variant-numeric:tabular-nums; }
@@ -69,7 +69,27 @@ const PAGE = `<!doctype html>
   svg { display:block; width:100%; height:auto; }
   svg text { font-size:11px; fill:var(--muted); }
   #custom-range[hidden] { display:none; }
-  @media (max-width: 900px) { main { grid-template-columns:1fr; } .widgets { grid-template-columns:repeat(2, minmax(0,1fr)); } }
+  .toolbar { display:flex; flex-wrap:wrap; gap:10px; align-items:center; margin-bottom:8px; }
+  .toolbar label { color:var(--muted); font-size:12px; display:flex; gap:6px; align-items:center; }
+  .chip { display:inline-block; padding:1px 8px; border-radius:10px; background:#e8eefb; color:var(--accent); font-size:12px; font-weight:500; }
+  button.chip { border:none; cursor:pointer; }
+  .chip[hidden], [hidden] { display:none !important; }
+  button.link { background:none; border:none; color:var(--accent); padding:0; text-decoration:underline; cursor:pointer; font:inherit; }
+  a { color:var(--accent); }
+  .st-completed { color:var(--ok); } .st-failed, .st-timeout { color:var(--bad); font-weight:600; }
+  .scroll { overflow-x:auto; }
+  .waterfall td { vertical-align:middle; }
+  .waterfall tr.failed-row td { background:#fdecef; }
+  .waterfall td.step { max-width:none; }
+  .kind { display:inline-block; min-width:78px; margin-right:6px; font-size:11px; color:var(--muted); text-transform:uppercase; letter-spacing:.03em; }
+  .track { position:relative; height:14px; min-width:220px; background:#f0f2f6; border-radius:3px; }
+  .bar { position:absolute; top:2px; height:10px; border-radius:2px; background:var(--accent); min-width:2px; }
+  .bar.k-workflow { background:#7a8599; } .bar.k-agent { background:#8a5cd1; } .bar.k-llm { background:#3b6fd8; } .bar.k-tool { background:#2aa3b8; }
+  .bar.failed { background:var(--bad); outline:2px solid #8a1c30; }
+  .totals { display:flex; flex-wrap:wrap; gap:8px 18px; margin:4px 0 10px; }
+  .totals b { font-variant-numeric:tabular-nums; }
+  @media (max-width: 900px) { main { grid-template-columns:1fr; } .widgets { grid-template-columns:repeat(2, minmax(0,1fr)); } .track { min-width:140px; } }
+  @media (max-width: 520px) { main { padding:10px 8px 30px; } header { padding:10px; } .widgets { grid-template-columns:1fr 1fr; } .waterfall .opt { display:none; } .waterfall .kind { display:block; min-width:0; font-size:10px; } .track { min-width:90px; } .waterfall td.step { white-space:normal; } }
 </style>
 </head>
 <body>
@@ -107,7 +127,18 @@ const PAGE = `<!doctype html>
   <section><h2>Cost over time</h2><div id="cost-over-time"></div></section>
   <section><h2>Agent leaderboard</h2><div id="agents"></div></section>
   <section><h2>Workflow status</h2><div id="workflows"></div></section>
-  <section class="wide"><h2>Recent logs
+  <section class="wide" id="runs-section" aria-labelledby="runs-heading"><h2 id="runs-heading">Runs <span id="runs-filter" class="chip" hidden></span></h2>
+    <div class="toolbar">
+      <label>Kind <select id="runs-kind"><option value="">all</option><option value="workflow">workflow runs</option><option value="agent">agent runs</option></select></label>
+      <label>Status <select id="runs-status"><option value="">all</option><option value="completed">completed</option><option value="failed">failed</option><option value="timeout">timeout</option></select></label>
+      <button id="runs-clear" type="button" class="secondary" hidden>Show all runs</button>
+    </div>
+    <div id="runs" class="scroll"></div>
+    <button id="runs-more" type="button" class="secondary" hidden>Older runs</button>
+  </section>
+  <section class="wide" id="run-view" aria-labelledby="run-title" hidden><h2 id="run-title" tabindex="-1">Run</h2>
+    <div id="run-detail"></div></section>
+  <section class="wide"><h2>Recent logs <button type="button" id="logs-filter" class="chip" title="Show every log line" hidden></button>
     <select id="log-level"><option value="">all levels</option><option value="error">error</option><option value="warn">warn</option><option value="info">info</option><option value="debug">debug</option></select></h2>
     <div id="logs"></div></section>
 </main>
@@ -278,10 +309,16 @@ const PAGE = `<!doctype html>
     var body = rows.map(function (r) {
       return el('tr', {}, r.map(function (cell, i) {
         var c = typeof cell === 'object' && cell !== null ? cell : { text: cell };
-        return el('td', { 'class': headers[i].num ? 'num' : (c.cls || null), title: c.title || null }, [String(c.text)]);
+        return el('td', { 'class': headers[i].num ? 'num' : (c.cls || null), title: c.title || null }, [c.node ? c.node : String(c.text)]);
       }));
     });
     return el('table', {}, [el('thead', {}, [head]), el('tbody', {}, body)]);
+  }
+
+  function filterButton(label, filter) {
+    var b = el('button', { type: 'button', 'class': 'link', title: 'Show the runs of ' + label }, [label]);
+    b.addEventListener('click', function () { filterRuns(filter); });
+    return b;
   }
 
   // ----- sections --------------------------------------------------------------------------
@@ -337,7 +374,7 @@ const PAGE = `<!doctype html>
       target.appendChild(table(
         [{ label: 'Agent' }, { label: 'Type' }, { label: 'Runs', num: true }, { label: 'Success', num: true }, { label: 'Avg', num: true }, { label: 'p95', num: true }, { label: 'Cost', num: true }],
         a.agents.map(function (x) {
-          return [x.agentId, x.agentType, int(x.executions), pct(x.successRate), ms(x.latency.avgMs),
+          return [{ node: filterButton(x.agentId, { agent_id: x.agentId }) }, x.agentType, int(x.executions), pct(x.successRate), ms(x.latency.avgMs),
             { text: ms(x.latency.p95Ms), title: x.latency.percentiles || '' }, { text: usd(x.cost.usd), title: x.cost.cents + ' cents' }];
         })
       ));
@@ -363,7 +400,7 @@ const PAGE = `<!doctype html>
       target.appendChild(table(
         [{ label: 'Workflow' }, { label: 'Runs', num: true }, { label: 'Success', num: true }, { label: 'Avg', num: true }, { label: 'p95', num: true }, { label: 'Steps/run', num: true }],
         w.workflows.map(function (x) {
-          return [x.workflowId, int(x.runs), pct(x.successRate), ms(x.duration.avgMs), ms(x.duration.p95Ms), x.avgStepsPerRun === null ? '–' : String(x.avgStepsPerRun)];
+          return [{ node: filterButton(x.workflowId, { workflow_id: x.workflowId }) }, int(x.runs), pct(x.successRate), ms(x.duration.avgMs), ms(x.duration.p95Ms), x.avgStepsPerRun === null ? '–' : String(x.avgStepsPerRun)];
         })
       ));
     }, function (e) { message(target, 'Could not load workflows: ' + e.message, true); throw e; });
@@ -384,6 +421,7 @@ const PAGE = `<!doctype html>
     var target = $('logs');
     var params = { limit: '50' };
     if ($('log-level').value) params.level = $('log-level').value;
+    if (logsRequestId) params.request_id = logsRequestId;
     return api('/recent-logs', params).then(function (body) {
       clear(target);
       var entries = logEntries(body);
@@ -415,11 +453,135 @@ const PAGE = `<!doctype html>
     });
   }
 
+  // ----- runs and the run view ----------------------------------------------------------------
+  var runsFilter = {};
+  var runsCursor = null;
+  var logsRequestId = '';
+  function filterRuns(filter) {
+    runsFilter = filter;
+    var label = filter.workflow_id ? 'workflow ' + filter.workflow_id : filter.agent_id ? 'agent ' + filter.agent_id : '';
+    $('runs-filter').textContent = label;
+    $('runs-filter').hidden = !label;
+    $('runs-clear').hidden = !label;
+    loadRuns(false).catch(function () { return null; });
+    $('runs-section').scrollIntoView({ block: 'start' });
+  }
+  function runLink(run) {
+    return el('a', { href: '#run=' + encodeURIComponent(run.id), 'data-run-id': run.id }, [run.name + (run.runId ? ' · ' + run.runId : '')]);
+  }
+  function loadRuns(append) {
+    var target = $('runs');
+    var params = withRange({ limit: '20' });
+    if ($('runs-kind').value) params.kind = $('runs-kind').value;
+    if ($('runs-status').value) params.status = $('runs-status').value;
+    Object.keys(runsFilter).forEach(function (k) { params[k] = runsFilter[k]; });
+    if (append && runsCursor) params.cursor = runsCursor;
+    return api('/runs', params).then(function (r) {
+      runsCursor = r.nextCursor || null;
+      $('runs-more').hidden = !runsCursor;
+      var rows = r.runs.map(function (x) {
+        return el('tr', { 'class': x.status !== 'completed' ? 'failed-row' : null }, [
+          el('td', {}, [x.kind]),
+          el('td', { title: x.errorMessage || null }, [runLink(x)]),
+          el('td', { 'class': 'st-' + x.status }, [x.status + (x.errorType ? ' (' + x.errorType + ')' : '')]),
+          el('td', {}, [x.startedAt.slice(0, 19).replace('T', ' ')]),
+          el('td', { 'class': 'num' }, [ms(x.durationMs)]),
+          el('td', { 'class': 'num' }, [int(x.tokens)]),
+          el('td', { 'class': 'num', title: x.cost.cents + ' cents' }, [usd(x.cost.usd)]),
+        ]);
+      });
+      if (append) {
+        var body = target.querySelector('tbody');
+        if (body) { rows.forEach(function (row) { body.appendChild(row); }); return; }
+      }
+      clear(target);
+      if (!rows.length) return message(target, 'No runs in this range.');
+      var head = el('tr', {}, ['Kind', 'Run', 'Status', 'Started (UTC)', 'Duration', 'Tokens', 'Cost'].map(function (h, i) {
+        return el('th', { 'class': i >= 4 ? 'num' : null, scope: 'col' }, [h]);
+      }));
+      target.appendChild(el('table', { id: 'runs-table' }, [el('thead', {}, [head]), el('tbody', {}, rows)]));
+    }, function (e) { message(target, 'Could not load runs: ' + e.message, true); throw e; });
+  }
+  function flatten(nodes, depth, out) {
+    nodes.forEach(function (n) { out.push({ node: n, depth: depth }); flatten(n.children, depth + 1, out); });
+    return out;
+  }
+  function openTree(path, title) {
+    var view = $('run-view');
+    var target = $('run-detail');
+    view.hidden = false;
+    $('run-title').textContent = title;
+    message(target, 'Loading…');
+    return api(path).then(function (t) {
+      clear(target);
+      var total = t.durationMs > 0 ? t.durationMs : 1;
+      var totals = t.totals;
+      target.appendChild(el('div', { 'class': 'totals', id: 'run-totals' }, [
+        el('span', {}, ['Status ', el('b', { 'class': 'st-' + t.status, id: 'run-status' }, [t.status])]),
+        el('span', {}, ['Started ', el('b', {}, [t.startedAt.replace('T', ' ').replace('Z', ' UTC')])]),
+        el('span', {}, ['Duration ', el('b', {}, [ms(t.durationMs)])]),
+        el('span', {}, ['LLM calls ', el('b', { id: 'run-llm-calls' }, [int(totals.llmCalls)])]),
+        el('span', {}, ['Tools ', el('b', {}, [int(totals.toolCalls)])]),
+        el('span', {}, ['Tokens ', el('b', { id: 'run-tokens', 'data-value': String(totals.tokens.total) }, [int(totals.tokens.total)])]),
+        el('span', {}, ['Cost ', el('b', { id: 'run-cost', 'data-value': totals.cost.cents, title: totals.cost.cents + ' cents' }, [usd(totals.cost.usd)])]),
+        el('span', {}, ['Failed steps ', el('b', {}, [int(totals.failedSteps)])]),
+      ]));
+      if (t.requestId) {
+        var show = el('button', { type: 'button', 'class': 'secondary', id: 'run-logs' }, ['Log lines of request ' + t.requestId]);
+        show.addEventListener('click', function () { showRequestLogs(t.requestId); });
+        target.appendChild(el('div', { 'class': 'toolbar' }, [show]));
+      }
+      var rows = flatten(t.roots, 0, []).map(function (item) {
+        var n = item.node;
+        var failed = n.status !== 'completed';
+        var step = el('td', { 'class': 'step' }, [el('span', { 'class': 'kind' }, [n.kind]), n.name]);
+        step.style.paddingLeft = (6 + item.depth * 16) + 'px';
+        var bar = el('div', {
+          'class': 'bar k-' + n.kind + (failed ? ' failed' : ''),
+          role: 'img',
+          'aria-label': n.kind + ' ' + n.name + ': starts at ' + ms(n.startOffsetMs) + ', lasts ' + ms(n.durationMs) + (failed ? ', ' + n.status : ''),
+        });
+        bar.style.left = Math.min(100, (n.startOffsetMs / total) * 100).toFixed(3) + '%';
+        bar.style.width = Math.max(0.4, Math.min(100, (n.durationMs / total) * 100)).toFixed(3) + '%';
+        var cost = n.kind === 'llm' && n.priced === false ? 'unpriced' : usd(n.cost.usd);
+        return el('tr', { 'class': failed ? 'failed-row' : null, 'data-kind': n.kind, 'data-name': n.name, 'data-status': n.status }, [
+          step,
+          el('td', {}, [el('div', { 'class': 'track' }, [bar])]),
+          el('td', { 'class': 'num' }, [ms(n.durationMs)]),
+          el('td', { 'class': 'num opt', 'data-value': String(n.tokens.total) }, [int(n.tokens.total)]),
+          el('td', { 'class': 'num opt', 'data-value': n.cost.cents, title: n.cost.cents + ' cents' }, [cost]),
+          el('td', { 'class': 'st-' + n.status, title: n.errorMessage || null }, [failed ? n.status + (n.errorType ? ': ' + n.errorType : '') + (n.errorMessage ? ' — ' + n.errorMessage : '') : n.status]),
+        ]);
+      });
+      var head = el('tr', {}, ['Step', 'Timeline', 'Duration', 'Tokens', 'Cost', 'Status'].map(function (h, i) {
+        return el('th', { 'class': (i >= 2 && i <= 4 ? 'num' : '') + (i === 3 || i === 4 ? ' opt' : ''), scope: 'col' }, [h]);
+      }));
+      target.appendChild(el('div', { 'class': 'scroll' }, [el('table', { 'class': 'waterfall', id: 'waterfall' }, [el('thead', {}, [head]), el('tbody', {}, rows)])]));
+      view.setAttribute('data-loaded', String(Date.now()));
+      $('run-title').focus();
+    }, function (e) { message(target, 'Could not load the run: ' + e.message, true); view.setAttribute('data-loaded', 'error'); });
+  }
+  function showRequestLogs(requestId) {
+    logsRequestId = requestId;
+    $('logs-filter').textContent = 'request ' + requestId;
+    $('logs-filter').hidden = false;
+    loadLogs().catch(function () { return null; });
+    $('logs').scrollIntoView({ block: 'start' });
+  }
+  function route() {
+    var hash = location.hash.replace(/^#/, '');
+    var eq = hash.indexOf('=');
+    if (eq < 0) return;
+    var key = hash.slice(0, eq), value = decodeURIComponent(hash.slice(eq + 1));
+    if (key === 'run') openTree('/runs/' + encodeURIComponent(value), 'Run ' + value);
+    if (key === 'request') openTree('/requests/' + encodeURIComponent(value), 'Request ' + value);
+  }
+
   function refresh() {
     unauthorized = false;
     var banner = $('banner');
     banner.hidden = true;
-    var jobs = [loadSummary(), loadCostByModel(), loadCostOverTime(), loadAgents(), loadWorkflows(), loadLogs()];
+    var jobs = [loadSummary(), loadCostByModel(), loadCostOverTime(), loadAgents(), loadWorkflows(), loadLogs(), loadRuns(false)];
     return Promise.all(jobs.map(function (j) { return j.then(function () { return null; }, function (e) { return e; }); })).then(function (errors) {
       if (unauthorized) {
         banner.textContent = 'The analytics API refused the request (401): enter its token in "API token" and press "Use token".';
@@ -447,8 +609,19 @@ const PAGE = `<!doctype html>
     $('token').placeholder = token() ? 'token saved for this tab' : 'Bearer token (if required)';
     refresh();
   });
+  $('runs-kind').addEventListener('change', function () { loadRuns(false).catch(function () { return null; }); });
+  $('runs-status').addEventListener('change', function () { loadRuns(false).catch(function () { return null; }); });
+  $('runs-more').addEventListener('click', function () { loadRuns(true).catch(function () { return null; }); });
+  $('runs-clear').addEventListener('click', function () { filterRuns({}); });
+  $('logs-filter').addEventListener('click', function () {
+    logsRequestId = '';
+    $('logs-filter').hidden = true;
+    loadLogs().catch(function () { return null; });
+  });
+  window.addEventListener('hashchange', route);
   if (token()) $('token').placeholder = 'token saved for this tab';
   refresh();
+  route();
 })();
 </script>
 </body>

@@ -27,13 +27,13 @@ import { MAX_RANGE_HOURS, parseIsoInstant } from '../analytics-range';
 export const MAX_LIMIT = 1000;
 
 /** Keeps digit strings as numbers and everything else as NaN, which the validators refuse. */
-function strictInteger({ value }: { value: unknown }): unknown {
+export function strictInteger({ value }: { value: unknown }): unknown {
   if (value === undefined || value === null) return value;
   return typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : Number.NaN;
 }
 
 const HOURS_MESSAGE = `hours must be an integer from 1 to ${MAX_RANGE_HOURS}`;
-const LIMIT_MESSAGE = `limit must be an integer from 1 to ${MAX_LIMIT}`;
+export const LIMIT_MESSAGE = `limit must be an integer from 1 to ${MAX_LIMIT}`;
 const INSTANT_EXAMPLE = 'e.g. 2025-01-31 or 2025-01-31T00:00:00Z';
 
 @ValidatorConstraint({ name: 'isIsoInstant' })
@@ -49,10 +49,10 @@ class IsIsoInstantConstraint implements ValidatorConstraintInterface {
 // Ids are free text up to 1,024 characters (the length the ingest keeps); control characters are
 // refused because PostgreSQL rejects NUL in text and nothing legitimate carries them.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,1024}$/u;
+export const ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,1024}$/u;
 const idMessage = (name: string) => `${name} must be a string of 1 to 1024 characters without control characters`;
 
-function IdFilter(name: string, description: string): PropertyDecorator {
+export function IdFilter(name: string, description: string): PropertyDecorator {
   return (target, key) => {
     ApiPropertyOptional({ description, maxLength: 1024 })(target, key);
     IsOptional()(target, key);
