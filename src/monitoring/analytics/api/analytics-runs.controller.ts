@@ -9,7 +9,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+} from '../../openapi/openapi.decorators';
 import { AnalyticsApiEnabledGuard, AnalyticsAuthGuard } from './analytics-auth.guard';
 import { AnalyticsRunsService } from './analytics-runs.service';
 import { ANALYTICS_API_TAG, createAnalyticsValidationPipe } from './analytics.controller';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../../../openapi/openapi.decorators';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ID_PATTERN, IdFilter, LIMIT_MESSAGE, MAX_LIMIT, RangeQueryDto, strictInteger } from './analytics-query.dto';
