@@ -73,9 +73,13 @@ function track(
   source: string,
 ): unknown {
   if (result !== null && typeof result === 'object') {
+    const events = sdkEventStream(result);
+    if (events !== undefined) return trackEventStream(result as SdkEventStream, events, tracking, settle, runtime, source);
     if (typeof (result as PromiseLike<unknown>).then === 'function') {
       return (result as PromiseLike<unknown>).then(
         (value) => {
+          const events = sdkEventStream(value);
+          if (events !== undefined) return trackEventStream(value as SdkEventStream, events, tracking, settle, runtime, source);
           if (isAsyncIterable(value) && !isObservable(value)) {
             return trackIterable(value, tracking, settle, runtime, source);
           }
@@ -93,6 +97,66 @@ function track(
   }
   settle({ result, failed: false, streamed: false });
   return result;
+}
+
+/**
+ * The stream helpers of the official SDKs (`anthropic.messages.stream()`, openai
+ * `chat.completions.stream()`, `responses.stream()`): event emitters that run their request as
+ * soon as they are created, whatever the caller does with them next (iterate, `finalMessage()`,
+ * `finalChatCompletion()`, `finalResponse()`, `done()`, `.on(...)` listeners,
+ * `toReadableStream()`). All of these read the same emitted events, so tracking listens to the
+ * events instead of wrapping each way of consuming them.
+ */
+interface SdkEventStream {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  done(): Promise<void>;
+  readonly errored?: boolean;
+  readonly aborted?: boolean;
+}
+
+/** Name of the event carrying each raw provider event of an SDK stream helper, or undefined. */
+function sdkEventStream(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.on !== 'function' || typeof v.done !== 'function' || typeof v._emit !== 'function') return undefined;
+  // Anthropic MessageStream / BetaMessageStream: every server-sent event as `streamEvent`.
+  if (typeof v.finalMessage === 'function') return 'streamEvent';
+  // OpenAI ResponseStream: every Responses API event as `event`.
+  if (typeof v.finalResponse === 'function') return 'event';
+  // OpenAI ChatCompletionStream (and the streaming tool runner): every chunk as `chunk`.
+  if (typeof v.finalChatCompletion === 'function') return 'chunk';
+  return undefined;
+}
+
+function trackEventStream(
+  stream: SdkEventStream,
+  itemEvent: string,
+  tracking: Tracking,
+  settle: (outcome: Parameters<Tracking['finish']>[0]) => void,
+  runtime: MonitoringRuntime,
+  source: string,
+): SdkEventStream {
+  let done = false;
+  stream.on(itemEvent, (item: unknown) => {
+    if (!done) safeItem(tracking, item, runtime, source);
+  });
+  // `end` follows success, error and abort alike. No `error` listener is added: with one, the SDK
+  // would no longer report an unhandled failure of a stream the caller never awaited.
+  stream.on('end', () => {
+    if (done) return;
+    done = true;
+    if (stream.errored === true && stream.aborted !== true) {
+      // The end promise already rejected with the error: read it from there.
+      stream.done().then(
+        () => settle({ failed: true, streamed: true, error: new Error('stream failed') }),
+        (error: unknown) => settle({ error, failed: true, streamed: true }),
+      );
+      return;
+    }
+    // Aborted by the caller (abort(), break out of the loop): stopped early, not a failure.
+    settle({ failed: false, streamed: true });
+  });
+  return stream;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -218,8 +282,13 @@ function trackIterable(
 
   // Other iterables (SDK stream classes) keep their own methods: only iteration is intercepted.
   return new Proxy(iterable as object, {
-    get(target, prop) {
+    get(target, prop, receiver) {
       if (prop === Symbol.asyncIterator) return trackedIterator;
+      // The SDK Stream's toReadableStream() iterates `this`: bound to the proxy, it is tracked too.
+      if (prop === 'toReadableStream') {
+        const fn = Reflect.get(target, prop, target) as unknown;
+        if (typeof fn === 'function') return (...a: unknown[]) => (fn as (...x: unknown[]) => unknown).apply(receiver, a);
+      }
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
