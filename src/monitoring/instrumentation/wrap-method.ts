@@ -119,12 +119,13 @@ function sdkEventStream(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
   if (typeof v.on !== 'function' || typeof v.done !== 'function' || typeof v._emit !== 'function') return undefined;
-  // Anthropic MessageStream / BetaMessageStream: every server-sent event as `streamEvent`.
-  if (typeof v.finalMessage === 'function') return 'streamEvent';
+  // OpenAI ChatCompletionStream (and the streaming tool runner): every chunk as `chunk`. Checked
+  // first: these runners also have a `finalMessage()` (the last assistant message).
+  if (typeof v.finalChatCompletion === 'function') return 'chunk';
   // OpenAI ResponseStream: every Responses API event as `event`.
   if (typeof v.finalResponse === 'function') return 'event';
-  // OpenAI ChatCompletionStream (and the streaming tool runner): every chunk as `chunk`.
-  if (typeof v.finalChatCompletion === 'function') return 'chunk';
+  // Anthropic MessageStream / BetaMessageStream: every server-sent event as `streamEvent`.
+  if (typeof v.finalMessage === 'function') return 'streamEvent';
   return undefined;
 }
 
