@@ -55,13 +55,14 @@ describeEachDatabase('analytics migrations', (kind) => {
       { name: 'AnalyticsSchema1796000000000' },
       { name: 'AnalyticsModelRollup1796000000001' },
       { name: 'AnalyticsPrincipalRollup1796000000002' },
+      { name: 'AnalyticsUsageMissing1796000000003' },
     ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);
   });
 
   it('revert to an empty schema and apply again', async () => {
     const source = database.dataSource!;
-    for (let i = 0; i < 3; i++) await source.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < 4; i++) await source.undoLastMigration({ transaction: 'each' });
     const left = await source.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> $1`,
       [ANALYTICS_MIGRATIONS_TABLE],

@@ -18,20 +18,23 @@ class OpenAiChatProvider {
   }
 }
 
+type ChatStreamParams = Parameters<OpenAI['chat']['completions']['stream']>[0];
+type ResponseStreamParams = Parameters<OpenAI['responses']['stream']>[0];
+
 /** The SDKs' stream helpers, returned as they are from a tracked method (sync and async). */
 class OpenAiHelperProvider {
   readonly provider = 'openai';
   constructor(private readonly client: OpenAI) {}
   @TrackLLM()
-  chatStream(params: OpenAI.Chat.ChatCompletionStreamParams) {
+  chatStream(params: ChatStreamParams) {
     return this.client.chat.completions.stream(params);
   }
   @TrackLLM()
-  responseStream(params: OpenAI.Responses.ResponseStreamParams) {
+  responseStream(params: ResponseStreamParams) {
     return this.client.responses.stream(params);
   }
   @TrackLLM()
-  async chatStreamLater(params: OpenAI.Chat.ChatCompletionStreamParams) {
+  async chatStreamLater(params: ChatStreamParams) {
     await Promise.resolve();
     return this.client.chat.completions.stream(params);
   }

@@ -25,6 +25,18 @@ class ScriptedProvider {
   }
 }
 
+class ThrowingExtractorProvider {
+  readonly provider = 'openai';
+  @TrackLLM({
+    usage: () => {
+      throw new Error('bad extractor');
+    },
+  })
+  async complete() {
+    return { model: 'gpt-4o', usage: { prompt_tokens: 1000, completion_tokens: 0 } };
+  }
+}
+
 /** Row columns of llm_usage holding token counts and cost (see analytics-tables.ts). */
 const TOKEN_COLUMNS = [8, 9, 10, 11, 12];
 const COST_COLUMN = 13;
@@ -101,14 +113,7 @@ describe('token usage is validated once, where the LLM call event is built', () 
   });
 
   it('a usage extractor that throws or returns a non-object: the built-in reader is used and the reason counted', async () => {
-    const throwing = new (class {
-      readonly provider = 'openai';
-      @TrackLLM({ usage: () => { throw new Error('bad extractor'); } })
-      async complete() {
-        return { model: 'gpt-4o', usage: { prompt_tokens: 1000, completion_tokens: 0 } };
-      }
-    })();
-    await throwing.complete();
+    await new ThrowingExtractorProvider().complete();
     provider.next = { response: { usage: { prompt_tokens: 1000, completion_tokens: 0 } }, extracted: 42 };
     await provider.completeWithExtractor({ model: 'gpt-4o' });
     const calls = ctx.sink.ofKind('llm_call');

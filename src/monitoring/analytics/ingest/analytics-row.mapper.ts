@@ -1,6 +1,7 @@
 import { uuidV7 } from './uuid-v7';
 import {
   formatNanoCentsAsCents,
+  isUsageMissing,
   type AgentExecutionEvent,
   type LlmCallEvent,
   type MonitoringEvent,
@@ -72,6 +73,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
     text(c.tenantId),
     text(c.sessionId),
     json(e.attributes),
+    isUsageMissing(e),
   ];
 }
 

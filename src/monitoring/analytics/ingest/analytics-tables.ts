@@ -43,6 +43,7 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
     { name: 'tenant_id', type: 'text' },
     { name: 'session_id', type: 'text' },
     { name: 'attributes', type: 'jsonb' },
+    { name: 'usage_missing', type: 'bool' },
   ],
   agent_executions: [
     { name: 'id', type: 'uuid' },
