@@ -30,8 +30,8 @@ export class UsageWarnings {
     if (this.warnedMissing.has(key)) return;
     this.warnedMissing.set(key, true);
     const fix = streamed
-      ? 'for OpenAI chat streams pass `stream_options: { include_usage: true }`; for other streams make sure the final event is consumed'
-      : 'return the provider response (or set the `usage` option of @TrackLLM / `usageExtractor`)';
+      ? 'For OpenAI chat streams pass `stream_options: { include_usage: true }`; for other streams make sure the final event is consumed'
+      : 'Return the provider response (or set the `usage` option of @TrackLLM / `usageExtractor`)';
     this.missing.warn(
       `LLM call to provider "${short(provider)}" model "${short(model)}" reported no token usage: its tokens and cost are unknown ` +
         `(counted in llm_usage_missing_total, not as unpriced). ${fix}`,
