@@ -235,6 +235,16 @@ describe('usage read from objects produced by the real openai and @anthropic-ai/
       expect(onlyCall()).toMatchObject({ success: false, usage: null, costNanoCents: null, error: { type: 'RateLimitError' } });
     });
 
+    it('anthropic.messages.stream() left early (break): one event, not a failure, with the usage seen so far', async () => {
+      const stream = new AnthropicProvider(anthropic).streamHelper(anthropicParams);
+      for await (const event of stream) if (event.type === 'message_start') break;
+      await settled();
+      expect(stream.aborted).toBe(true);
+      // message_start carries the input usage (how many later events were parsed before the abort
+      // depends on how the server's bytes arrived).
+      expect(onlyCall()).toMatchObject({ success: true, streamed: true, usage: { inputTokens: 3050 } });
+    });
+
     it('openai chat.completions.stream() finished with finalChatCompletion() only', async () => {
       const stream = new OpenAiHelperProvider(openai).chatStream(chatParams);
       const completion = await stream.finalChatCompletion();
