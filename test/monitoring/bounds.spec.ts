@@ -105,12 +105,10 @@ describe('bounded memory and output whatever the model names', () => {
       };
       sink.record(event);
     }
-    const t0 = performance.now();
     const text = await registry.metrics();
-    const renderMs = performance.now() - t0;
-    // Before the cap: 35.5 MiB, 419 ms.
+    // Before the cap: 44.3 MiB (render time follows the size: 337 ms before, 122 ms after, on an
+    // idle machine; not asserted, the CPUs running the tests are shared).
     expect(Buffer.byteLength(text)).toBeLessThan(1.5 * MiB);
-    expect(renderMs).toBeLessThan(200);
     const requests = parsePrometheusText(text).filter((s) => s.name === 'magure_llm_requests_total');
     expect(requests).toHaveLength(250);
     expect(new Set(requests.map((s) => s.labels.model)).size).toBe(250);
