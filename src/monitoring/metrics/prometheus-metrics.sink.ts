@@ -1,6 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
 import type { EventFanOut } from '../events/event-fan-out';
 import {
+  isUnpriced,
+  isUsageMissing,
   nanoCentsToCents,
   type AgentExecutionEvent,
   type HttpRequestEvent,
@@ -244,14 +246,14 @@ export class PrometheusMetricsSink implements MonitoringSink {
     }
     const usage = e.usage;
     if (usage === null) {
-      if (e.success) (s.usageMissing ??= this.llmUsageMissing.at(s.key, () => ({ provider, model }))).value += 1;
+      if (isUsageMissing(e)) (s.usageMissing ??= this.llmUsageMissing.at(s.key, () => ({ provider, model }))).value += 1;
       return;
     }
     s.prompt.value += usage.inputTokens;
     s.completion.value += usage.outputTokens;
     if (e.costNanoCents !== null) {
       (s.cost ??= this.llmCost.at(s.key, () => ({ provider, model }))).value += nanoCentsToCents(e.costNanoCents);
-    } else if (e.success && this.options.costTrackingEnabled) {
+    } else if (isUnpriced(e) && this.options.costTrackingEnabled) {
       (s.unpriced ??= this.llmUnpriced.at(s.key, () => ({ provider, model }))).value += 1;
     }
   }
