@@ -2,7 +2,7 @@ import type { EventFanOut } from '../events/event-fan-out';
 import type { CostCalculator } from '../cost/cost-calculator';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { storage } from '../context/monitoring-scope';
-import { UsageWarnings } from '../llm-usage/usage-guard';
+import { UsageWarnings } from '../llm-usage/usage-warnings';
 
 /**
  * What the choke points need at call time: the fan-out, the cost calculator and the options of
