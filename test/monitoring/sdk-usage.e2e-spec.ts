@@ -304,6 +304,19 @@ describe('usage read from objects produced by the real openai and @anthropic-ai/
       expect(onlyCall()).toMatchObject({ success: false, error: { type: 'RateLimitError' } });
     });
 
+    it('an openai Stream from create({ stream: true }) split with tee(): both halves read, one event', async () => {
+      const stream = await new OpenAiChatProvider(openai).stream({ ...chatParams, stream: true });
+      const [left, right] = stream.tee();
+      const text = async (half: typeof left) => {
+        let t = '';
+        for await (const chunk of half) t += chunk.choices[0]?.delta?.content ?? '';
+        return t;
+      };
+      expect(await Promise.all([text(left), text(right)])).toEqual(['Hello!', 'Hello!']);
+      await settled();
+      expect(onlyCall()).toMatchObject({ streamed: true, usage: chatUsage, costNanoCents: chatCost });
+    });
+
     it('an openai Stream from create({ stream: true }) read through toReadableStream()', async () => {
       const stream = await new OpenAiChatProvider(openai).stream({ ...chatParams, stream: true });
       const reader = stream.toReadableStream().getReader();

@@ -225,30 +225,42 @@ function trackObservable(
   });
 }
 
+/**
+ * State of one tracked stream, shared by the halves of `tee()`: the call ends once, and each item
+ * is seen once (by the first half that reaches it).
+ */
+interface IterationState {
+  done: boolean;
+  last: unknown;
+  /** Items already handed to `onItem`. */
+  seen: number;
+}
+
 function trackIterable(
   iterable: AsyncIterable<unknown>,
   tracking: Tracking,
   settle: (outcome: Parameters<Tracking['finish']>[0]) => void,
   runtime: MonitoringRuntime,
   source: string,
+  state: IterationState = { done: false, last: undefined, seen: 0 },
 ): AsyncIterable<unknown> {
-  let done = false;
-  let last: unknown;
   const finishOnce = (outcome: Parameters<Tracking['finish']>[0]) => {
-    if (done) return;
-    done = true;
+    if (state.done) return;
+    state.done = true;
     settle(outcome);
   };
   const trackedIterator = (): AsyncIterator<unknown> & AsyncIterable<unknown> => {
     const it = inScope(tracking, () => iterable[Symbol.asyncIterator]());
+    let index = 0;
     const tracked: AsyncIterator<unknown> & AsyncIterable<unknown> = {
       next(...a: [] | [unknown]) {
         return inScope(tracking, () => it.next(...a)).then(
           (r) => {
-            if (r.done) finishOnce({ result: last, failed: false, streamed: true });
-            else {
-              last = r.value;
-              safeItem(tracking, r.value, runtime, source);
+            if (r.done) finishOnce({ result: state.last, failed: false, streamed: true });
+            else if (index++ >= state.seen) {
+              state.seen = index;
+              state.last = r.value;
+              if (!state.done) safeItem(tracking, r.value, runtime, source);
             }
             return r;
           },
@@ -260,7 +272,7 @@ function trackIterable(
       },
       return(value?: unknown) {
         // The consumer stopped early (break): not a failure.
-        finishOnce({ result: last, failed: false, streamed: true });
+        finishOnce({ result: state.last, failed: false, streamed: true });
         return it.return
           ? inScope(tracking, () => it.return!(value))
           : Promise.resolve({ done: true as const, value });
@@ -289,6 +301,19 @@ function trackIterable(
       if (prop === 'toReadableStream') {
         const fn = Reflect.get(target, prop, target) as unknown;
         if (typeof fn === 'function') return (...a: unknown[]) => (fn as (...x: unknown[]) => unknown).apply(receiver, a);
+      }
+      // tee() splits the stream in two: both halves are tracked as the one call they are.
+      if (prop === 'tee') {
+        const fn = Reflect.get(target, prop, target) as unknown;
+        if (typeof fn === 'function') {
+          return (...a: unknown[]) => {
+            const halves = (fn as (...x: unknown[]) => unknown).apply(target, a);
+            if (!Array.isArray(halves)) return halves;
+            return halves.map((half: unknown) =>
+              isAsyncIterable(half) ? trackIterable(half, tracking, settle, runtime, source, state) : half,
+            );
+          };
+        }
       }
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
