@@ -47,43 +47,37 @@ export const USAGE_ISSUES: readonly UsageIssue[] = [
   'invalid_cost',
 ];
 
-const FIELDS = ['inputTokens', 'outputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'reasoningTokens'] as const;
-
 /** A usage record made safe to count and price, with the corrections that were needed. */
 export interface ValidatedUsage {
   /** Null when there is no usage (none reported, or not an object). */
   usage: TokenUsage | null;
   /** The corrections, each reason at most once; empty when the input was valid. */
-  issues: UsageIssue[];
+  issues: readonly UsageIssue[];
+}
+
+const NO_ISSUES: readonly UsageIssue[] = Object.freeze([]);
+
+/** A whole number in [0, MAX_TOKENS_PER_CALL]: the common case, checked without allocating. */
+function isValidCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKENS_PER_CALL;
 }
 
 /** One token count made valid: a whole number in [0, MAX_TOKENS_PER_CALL]. */
-function count(value: unknown, issues: Set<UsageIssue>): number {
-  if (value === undefined) {
-    issues.add('missing');
-    return 0;
+function count(value: unknown, issues: UsageIssue[]): number {
+  if (isValidCount(value)) return value;
+  let issue: UsageIssue;
+  let result = 0;
+  if (value === undefined) issue = 'missing';
+  else if (typeof value !== 'number') issue = 'not_a_number';
+  else if (!Number.isFinite(value)) issue = 'not_finite';
+  else if (value < 0) issue = 'negative';
+  else if (value > MAX_TOKENS_PER_CALL) issue = 'too_large';
+  else {
+    issue = 'not_integer';
+    result = Math.round(value);
   }
-  if (typeof value !== 'number') {
-    issues.add('not_a_number');
-    return 0;
-  }
-  if (!Number.isFinite(value)) {
-    issues.add('not_finite');
-    return 0;
-  }
-  if (value < 0) {
-    issues.add('negative');
-    return 0;
-  }
-  if (value > MAX_TOKENS_PER_CALL) {
-    issues.add('too_large');
-    return 0;
-  }
-  if (!Number.isInteger(value)) {
-    issues.add('not_integer');
-    return Math.round(value);
-  }
-  return value;
+  if (!issues.includes(issue)) issues.push(issue);
+  return result;
 }
 
 /**
@@ -94,29 +88,25 @@ function count(value: unknown, issues: Set<UsageIssue>): number {
  * - cached and cache-write tokens are a subset of input tokens: cut down to fit, cached first;
  * - reasoning tokens are a subset of output tokens: cut down to fit;
  * - null or undefined is "no usage"; any other non-object is "no usage" plus `not_an_object`.
+ * A valid record is returned as a new object with the same numbers.
  */
 export function validateUsage(raw: unknown): ValidatedUsage {
-  if (raw === null || raw === undefined) return { usage: null, issues: [] };
+  if (raw === null || raw === undefined) return { usage: null, issues: NO_ISSUES };
   if (typeof raw !== 'object' || Array.isArray(raw)) return { usage: null, issues: ['not_an_object'] };
-  const source = raw as Record<string, unknown>;
-  const issues = new Set<UsageIssue>();
-  const [input, output, cachedRaw, writeRaw, reasoningRaw] = FIELDS.map((f) => count(source[f], issues)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  let cached = cachedRaw;
-  let written = writeRaw;
+  const u = raw as Record<string, unknown>;
+  const issues: UsageIssue[] = [];
+  const input = count(u.inputTokens, issues);
+  const output = count(u.outputTokens, issues);
+  let cached = count(u.cachedInputTokens, issues);
+  let written = count(u.cacheWriteInputTokens, issues);
+  let reasoning = count(u.reasoningTokens, issues);
   if (cached + written > input) {
-    issues.add('cached_exceeds_input');
+    issues.push('cached_exceeds_input');
     cached = Math.min(cached, input);
     written = Math.min(written, input - cached);
   }
-  let reasoning = reasoningRaw;
   if (reasoning > output) {
-    issues.add('reasoning_exceeds_output');
+    issues.push('reasoning_exceeds_output');
     reasoning = output;
   }
   return {
@@ -127,7 +117,7 @@ export function validateUsage(raw: unknown): ValidatedUsage {
       cacheWriteInputTokens: written,
       reasoningTokens: reasoning,
     },
-    issues: [...issues],
+    issues: issues.length === 0 ? NO_ISSUES : issues,
   };
 }
 
