@@ -27,7 +27,10 @@ export {
   nanoCentsToCents,
   formatNanoCentsAsCents,
   NANO_CENTS_PER_CENT,
+  isUsageMissing,
+  isUnpriced,
 } from './events/monitoring-event';
+export { validateUsage, MAX_TOKENS_PER_CALL, USAGE_ISSUES, type UsageIssue, type ValidatedUsage } from './llm-usage/usage-validation';
 export { CostCalculator, type CostCalculatorOptions, type PriceSource } from './cost/cost-calculator';
 export { DEFAULT_PRICING, type ModelPrice } from './cost/pricing-table';
 export { readUsage, StreamUsageAccumulator } from './llm-usage/llm-response-reader';

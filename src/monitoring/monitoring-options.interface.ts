@@ -42,6 +42,11 @@ export interface MonitoringModuleOptions {
    * later values are folded into `other`. Env `METRICS_MAX_LABEL_VALUES`. Default `200`.
    */
   maxLabelValues?: number;
+  /**
+   * Longest metric label value, in characters; longer values are cut and end in a hash of the full
+   * value, so distinct values stay distinct. Env `METRICS_MAX_LABEL_VALUE_LENGTH`. Default `128`.
+   */
+  maxLabelValueLength?: number;
 
   /** Ship logs to Loki. Env `LOKI_ENABLED`, or implied by `LOKI_URL`. Default `false`. */
   lokiEnabled?: boolean;

@@ -5,6 +5,7 @@ import type {
   MonitoringOptions,
 } from './monitoring-options.interface';
 import { validateModelPrice } from './cost/pricing-table';
+import { DEFAULT_MAX_LABEL_VALUE_LENGTH, MIN_LABEL_VALUE_LENGTH } from './metrics/label-value-limiter';
 
 /**
  * Raised at startup when an option (or its environment variable) is invalid. The message is one
@@ -337,6 +338,14 @@ function resolveOptions(options: MonitoringModuleOptions, env: Env): MonitoringO
       options.maxLabelValues ?? envInt(env, 'METRICS_MAX_LABEL_VALUES', 'maxLabelValues') ?? 200,
       1,
       100_000,
+    ),
+    maxLabelValueLength: checkInt(
+      'maxLabelValueLength',
+      options.maxLabelValueLength ??
+        envInt(env, 'METRICS_MAX_LABEL_VALUE_LENGTH', 'maxLabelValueLength') ??
+        DEFAULT_MAX_LABEL_VALUE_LENGTH,
+      MIN_LABEL_VALUE_LENGTH,
+      10_000,
     ),
     lokiEnabled: checkBool(
       'lokiEnabled',

@@ -56,6 +56,7 @@ describeEachDatabase('analytics migrations', (kind) => {
       { name: 'AnalyticsSchema1796000000000' },
       { name: 'AnalyticsModelRollup1796000000001' },
       { name: 'AnalyticsPrincipalRollup1796000000002' },
+      { name: 'AnalyticsUsageMissing1796000000003' },
       { name: 'AnalyticsTraces1796000000010' },
     ]);
     expect(await database.dataSource!.showMigrations()).toBe(false);

@@ -100,6 +100,7 @@ describePg('Dashboard SQL panels against PostgreSQL 15 with generated analytics 
       'AnalyticsSchema1796000000000',
       'AnalyticsModelRollup1796000000001',
       'AnalyticsPrincipalRollup1796000000002',
+      'AnalyticsUsageMissing1796000000003',
       'AnalyticsTraces1796000000010',
     ]);
     // Every closed hour is rolled up; the current hour is not (the hour may have turned since).

@@ -69,6 +69,9 @@ function chatCompletions(res: ServerResponse, body: Record<string, unknown>) {
 }
 
 function responses(res: ServerResponse, body: Record<string, unknown>) {
+  if (body.model === 'fail-429') {
+    return json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+  }
   const response = {
     id: 'resp_test',
     object: 'response',
@@ -89,13 +92,24 @@ function responses(res: ServerResponse, body: Record<string, unknown>) {
   if (!body.stream) return json(res, 200, response);
   sse(res, [
     { event: 'response.created', data: { type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', usage: null, output: [] } } },
-    { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_test', output_index: 0, content_index: 0, delta: 'Hi there' } },
-    { event: 'response.completed', data: { type: 'response.completed', sequence_number: 2, response } },
+    {
+      event: 'response.output_item.added',
+      data: { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { type: 'message', id: 'msg_test', status: 'in_progress', role: 'assistant', content: [] } },
+    },
+    {
+      event: 'response.content_part.added',
+      data: { type: 'response.content_part.added', sequence_number: 2, item_id: 'msg_test', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } },
+    },
+    { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: 3, item_id: 'msg_test', output_index: 0, content_index: 0, delta: 'Hi there' } },
+    { event: 'response.completed', data: { type: 'response.completed', sequence_number: 4, response } },
   ]);
 }
 
 function messages(res: ServerResponse, body: Record<string, unknown>) {
   const model = String(body.model);
+  if (model === 'fail-429') {
+    return json(res, 429, { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' } });
+  }
   const message = {
     id: 'msg_test',
     type: 'message',

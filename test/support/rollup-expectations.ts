@@ -58,7 +58,7 @@ export async function expectedRollups(
   const byPrincipal = new Map<string, Totals>();
   for (const r of await ds.query(
     `SELECT "timestamp", provider, model, agent_id, workflow_id, tenant_id, user_id, success, prompt_tokens, completion_tokens,
-            cached_tokens, reasoning_tokens, cost_cents::text AS cost, latency_ms FROM llm_usage WHERE "timestamp" >= $1 AND "timestamp" < $2`,
+            cached_tokens, reasoning_tokens, cost_cents::text AS cost, latency_ms, usage_missing FROM llm_usage WHERE "timestamp" >= $1 AND "timestamp" < $2`,
     [from, to],
   )) {
     const key = [
@@ -82,6 +82,7 @@ export async function expectedRollups(
         reasoning: 0,
         cost: 0n,
         unpriced: 0,
+        usageMissing: 0,
         latencySum: 0,
         latencyMax: null,
         buckets: buckets(),
@@ -94,9 +95,11 @@ export async function expectedRollups(
         add(t, 'cached', r.cached_tokens);
         add(t, 'reasoning', r.reasoning_tokens);
         const cost = toNanoCents(r.cost);
-        // Unpriced: a call that succeeded without a known price (failed calls carry no cost either).
-        if (cost === null) add(t, 'unpriced', r.success ? 1 : 0);
+        // Unpriced: a call that succeeded with known usage but without a known price (failed calls
+        // carry no cost either; usage-missing calls are counted apart).
+        if (cost === null) add(t, 'unpriced', r.success && !r.usage_missing ? 1 : 0);
         else add(t, 'cost', cost);
+        add(t, 'usageMissing', r.usage_missing ? 1 : 0);
         add(t, 'latencySum', r.latency_ms);
         max(t, 'latencyMax', r.latency_ms);
         bucket(t, 'buckets', r.latency_ms);
@@ -105,15 +108,16 @@ export async function expectedRollups(
     bump(
       byPrincipal,
       [hourOf(r.timestamp), r.tenant_id ?? '', r.user_id ?? ''].join('|'),
-      () => ({ calls: 0, failures: 0, prompt: 0, completion: 0, cost: 0n, unpriced: 0 }),
+      () => ({ calls: 0, failures: 0, prompt: 0, completion: 0, cost: 0n, unpriced: 0, usageMissing: 0 }),
       (t) => {
         add(t, 'calls', 1);
         add(t, 'failures', r.success ? 0 : 1);
         add(t, 'prompt', r.prompt_tokens);
         add(t, 'completion', r.completion_tokens);
         const cost = toNanoCents(r.cost);
-        if (cost === null) add(t, 'unpriced', r.success ? 1 : 0);
+        if (cost === null) add(t, 'unpriced', r.success && !r.usage_missing ? 1 : 0);
         else add(t, 'cost', cost);
+        add(t, 'usageMissing', r.usage_missing ? 1 : 0);
       },
     );
   }
@@ -133,6 +137,7 @@ export async function expectedRollups(
         reasoning: 0,
         cost: 0n,
         unpriced: 0,
+        usageMissing: 0,
         latencySum: 0,
         latencyMax: null,
         buckets: buckets(),
@@ -147,6 +152,7 @@ export async function expectedRollups(
           'reasoning',
           'cost',
           'unpriced',
+          'usageMissing',
           'latencySum',
         ]) {
           add(m, k, t[k] as number | bigint);
@@ -253,6 +259,7 @@ function llmRollupTotals(r: Record<string, any>): Totals {
     reasoning: n(r.reasoning_tokens),
     cost: toNanoCents(r.cost),
     unpriced: n(r.unpriced_calls),
+    usageMissing: n(r.usage_missing_calls),
     latencySum: n(r.latency_ms_sum),
     latencyMax: n(r.latency_ms_max),
     buckets: arr(r.latency_ms_buckets),
@@ -305,6 +312,7 @@ export async function actualRollups(
       completion: n(r.completion_tokens),
       cost: toNanoCents(r.cost),
       unpriced: n(r.unpriced_calls),
+      usageMissing: n(r.usage_missing_calls),
     });
   }
   const agents = new Map<string, Totals>();

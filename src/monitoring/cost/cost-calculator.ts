@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { calcPrice } from '@pydantic/genai-prices';
+import { BoundedCache } from '../bounds/bounded-cache';
+import { RateLimitedWarning } from '../bounds/rate-limited-warning';
 import type { TokenUsage } from '../events/monitoring-event';
 import { DEFAULT_PRICING, modelFamilies, type ModelPrice } from './pricing-table';
 
@@ -24,6 +26,15 @@ function toNanoCents(price: ModelPrice): NanoCentPrice {
   };
 }
 
+/**
+ * Most model names whose price lookup is remembered (per cache). Model names come from requests
+ * and responses; without a cap, a stream of distinct names grows the heap forever.
+ */
+export const PRICE_CACHE_CAPACITY = 1_000;
+
+/** Names longer than this are looked up every time instead of being remembered. */
+const MAX_CACHED_MODEL_NAME_LENGTH = 256;
+
 /** Where a price came from. */
 export type PriceSource = 'override' | 'table' | 'catalogue';
 
@@ -40,10 +51,12 @@ export interface CostCalculatorOptions {
  * from both are looked up in the bundled price catalogue (no network); unknown models cost `null`.
  */
 export class CostCalculator {
-  private readonly logger = new Logger('Monitoring');
+  private readonly warnings = new RateLimitedWarning(new Logger('Monitoring'));
   private readonly prices = new Map<string, { price: NanoCentPrice; source: PriceSource }>();
-  private readonly resolved = new Map<string, { price: NanoCentPrice; source: PriceSource } | null>();
-  private readonly warnedUnknown = new Set<string>();
+  private readonly resolved = new BoundedCache<string, { price: NanoCentPrice; source: PriceSource } | null>(
+    PRICE_CACHE_CAPACITY,
+  );
+  private readonly warnedUnknown = new BoundedCache<string, true>(PRICE_CACHE_CAPACITY);
   private readonly catalogue: boolean;
 
   constructor(options: CostCalculatorOptions = {}) {
@@ -67,10 +80,12 @@ export class CostCalculator {
       const fromCatalogue = this.fromCatalogue(provider, model, usage);
       if (fromCatalogue !== null) return fromCatalogue;
     }
+    // Once per model while it is remembered, and a few lines a minute at most whatever the names.
     if (!this.warnedUnknown.has(model)) {
-      this.warnedUnknown.add(model);
-      this.logger.warn(
-        `no price known for model "${model}" (provider "${provider}"): its cost is recorded as unknown; add it to the "pricing" option`,
+      if (model.length <= MAX_CACHED_MODEL_NAME_LENGTH) this.warnedUnknown.set(model, true);
+      const name = model.length > 128 ? `${model.slice(0, 128)}…` : model;
+      this.warnings.warn(
+        `no price known for model "${name}" (provider "${provider}"): its cost is recorded as unknown; add it to the "pricing" option`,
       );
     }
     return null;
@@ -92,7 +107,7 @@ export class CostCalculator {
         break;
       }
     }
-    this.resolved.set(model, found);
+    if (model.length <= MAX_CACHED_MODEL_NAME_LENGTH) this.resolved.set(model, found);
     return found;
   }
 
@@ -109,14 +124,14 @@ export class CostCalculator {
   }
 
   /** Catalogue prices per model, converted once when they are flat per-token rates. */
-  private readonly cataloguePrices = new Map<string, NanoCentPrice | 'tiered' | null>();
+  private readonly cataloguePrices = new BoundedCache<string, NanoCentPrice | 'tiered' | null>(PRICE_CACHE_CAPACITY);
 
   private fromCatalogue(provider: string, model: string, usage: TokenUsage): number | null {
     const key = `${provider}\u0000${model}`;
     let entry = this.cataloguePrices.get(key);
     if (entry === undefined) {
       entry = this.findInCatalogue(provider, model, usage);
-      this.cataloguePrices.set(key, entry);
+      if (key.length <= MAX_CACHED_MODEL_NAME_LENGTH * 2) this.cataloguePrices.set(key, entry);
     }
     if (entry === null) return null;
     if (entry !== 'tiered') return this.apply(entry, usage);

@@ -1,3 +1,5 @@
+import type { UsageIssue } from '../llm-usage/usage-validation';
+
 /**
  * The one event model. Every finished operation seen at a choke point becomes exactly one of these
  * events, and the fan-out hands it to every sink. Sinks read these plain objects and nothing else.
@@ -61,10 +63,19 @@ export interface LlmCallEvent extends FinishedOperation {
   success: boolean;
   provider: string;
   model: string;
-  /** Null when the response carried no usage (e.g. the call failed before any token was produced). */
+  /**
+   * Validated token counts (whole numbers, never negative, subsets within their totals). Null when
+   * the response carried no usage: for a failed call that is normal; for a successful call it is
+   * the "usage missing" state (see `isUsageMissing`), in which tokens and cost are unknown.
+   */
   usage: TokenUsage | null;
-  /** Exact cost in billionths of a US cent; null when the model has no known price. */
+  /**
+   * Exact cost in billionths of a US cent, never negative; null when the model has no known price
+   * or the usage is missing.
+   */
   costNanoCents: number | null;
+  /** Corrections the usage validation made (e.g. `negative`); absent when the usage was valid. */
+  usageIssues?: UsageIssue[];
   streamed: boolean;
   /** For streamed calls: milliseconds until the first streamed item arrived. */
   timeToFirstChunkMs?: number;
@@ -175,6 +186,22 @@ export function formatNanoCentsAsCents(nanoCents: number): string {
   const whole = abs / 1_000_000_000n;
   const frac = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
   return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+}
+
+/**
+ * A successful call whose token usage is unknown (e.g. an OpenAI stream without
+ * `stream_options.include_usage`). Counted apart from unpriced calls.
+ */
+export function isUsageMissing(e: LlmCallEvent): boolean {
+  return e.success && e.usage === null;
+}
+
+/**
+ * A successful call with known usage whose model has no known price: its cost is unknown, not
+ * zero. The same definition feeds `llm_unpriced_calls_total` and the API's `unpricedCalls`.
+ */
+export function isUnpriced(e: LlmCallEvent): boolean {
+  return e.success && e.usage !== null && e.costNanoCents === null;
 }
 
 /** Total tokens of a usage record (input + output). */

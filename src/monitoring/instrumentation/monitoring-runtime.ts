@@ -2,6 +2,7 @@ import type { EventFanOut } from '../events/event-fan-out';
 import type { CostCalculator } from '../cost/cost-calculator';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { storage } from '../context/monitoring-scope';
+import { UsageWarnings } from '../llm-usage/usage-warnings';
 
 /**
  * What the choke points need at call time: the fan-out, the cost calculator and the options of
@@ -9,6 +10,9 @@ import { storage } from '../context/monitoring-scope';
  * any module exists, so they find the runtime here at call time instead of through DI.
  */
 export class MonitoringRuntime {
+  /** Rate-limited warnings about invalid or missing token usage. */
+  readonly usageWarnings = new UsageWarnings();
+
   constructor(
     readonly fanOut: EventFanOut,
     readonly costs: CostCalculator,

@@ -4,6 +4,7 @@ import type { LlmCallEvent, TokenUsage } from '../events/monitoring-event';
 import { readModel, readPrompt, readText, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
 import { className, describeError, extract, pick, type Extractor } from './identity';
 import { uuidV7 } from '../tracing/uuid-v7';
+import { validateCost, validateUsage, type UsageIssue, type ValidatedUsage } from '../llm-usage/usage-validation';
 import { rollUpLlmCall } from './scope-roll-up';
 import { trackingDecorator } from './wrap-method';
 
@@ -16,7 +17,11 @@ export interface TrackLlmOptions {
    * else the model the response reports.
    */
   model?: Extractor<string>;
-  /** Reads usage from this method's result, for response shapes the built-in readers do not know. */
+  /**
+   * Reads usage from this method's result, for response shapes the built-in readers do not know.
+   * What it returns is validated like any usage (see `MAX_TOKENS_PER_CALL`); when it returns null,
+   * a non-object or throws, the built-in readers are tried.
+   */
   usage?: (result: unknown) => TokenUsage | null;
   /** Extra attributes stored with the call. */
   attributes?: Extractor<Record<string, unknown>>;
@@ -53,23 +58,32 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
       },
       finish({ result, error, failed, streamed }) {
         const durationMs = performance.now() - t0;
-        let usage: TokenUsage | null;
+        const issues: UsageIssue[] = [];
+        let usage: TokenUsage | null = null;
         let model = requested;
         if (streamed) {
-          usage = stream?.usage ?? null;
+          usage = take(validateUsage(stream?.usage ?? null), issues);
           model ??= stream?.model;
-        } else if (failed) {
-          usage = null;
-        } else {
-          usage = readUsageOf ? readUsageOf(result) : readUsage(result);
-          if (usage === null && readUsageOf) usage = readUsage(result);
+        } else if (!failed) {
+          if (readUsageOf) {
+            let extracted: unknown;
+            try {
+              extracted = readUsageOf(result);
+            } catch {
+              issues.push('extractor_error');
+            }
+            usage = take(validateUsage(extracted), issues);
+          }
+          usage ??= take(validateUsage(readUsage(result)), issues);
           model ??= readModel(result);
         }
         model ??= 'unknown';
-        const costNanoCents =
+        const costNanoCents = validateCost(
           usage !== null && runtime.options.costTrackingEnabled
             ? runtime.costs.costNanoCents(provider, model, usage)
-            : null;
+            : null,
+          issues,
+        );
         const event: LlmCallEvent = {
           kind: 'llm_call',
           spanId,
@@ -84,6 +98,11 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
           streamed,
         };
         if (scope) event.parentSpanId = scope.spanId;
+        if (issues.length > 0) {
+          event.usageIssues = issues;
+          runtime.usageWarnings.invalidUsage(provider, model, issues);
+        }
+        if (!failed && usage === null) runtime.usageWarnings.usageMissing(provider, model, streamed);
         if (firstChunkMs !== undefined) event.timeToFirstChunkMs = firstChunkMs;
         if (failed) event.error = describeError(error);
         if (attributes) event.attributes = attributes;
@@ -97,4 +116,10 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
       },
     };
   });
+}
+
+/** The usage of a validation result, its corrections appended to `issues`. */
+function take(checked: ValidatedUsage, issues: UsageIssue[]): TokenUsage | null {
+  for (const issue of checked.issues) if (!issues.includes(issue)) issues.push(issue);
+  return checked.usage;
 }

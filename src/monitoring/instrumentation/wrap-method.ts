@@ -73,9 +73,13 @@ function track(
   source: string,
 ): unknown {
   if (result !== null && typeof result === 'object') {
+    const events = sdkEventStream(result);
+    if (events !== undefined) return trackEventStream(result as SdkEventStream, events, tracking, settle, runtime, source);
     if (typeof (result as PromiseLike<unknown>).then === 'function') {
       return (result as PromiseLike<unknown>).then(
         (value) => {
+          const events = sdkEventStream(value);
+          if (events !== undefined) return trackEventStream(value as SdkEventStream, events, tracking, settle, runtime, source);
           if (isAsyncIterable(value) && !isObservable(value)) {
             return trackIterable(value, tracking, settle, runtime, source);
           }
@@ -93,6 +97,67 @@ function track(
   }
   settle({ result, failed: false, streamed: false });
   return result;
+}
+
+/**
+ * The stream helpers of the official SDKs (`anthropic.messages.stream()`, openai
+ * `chat.completions.stream()`, `responses.stream()`): event emitters that run their request as
+ * soon as they are created, whatever the caller does with them next (iterate, `finalMessage()`,
+ * `finalChatCompletion()`, `finalResponse()`, `done()`, `.on(...)` listeners,
+ * `toReadableStream()`). All of these read the same emitted events, so tracking listens to the
+ * events instead of wrapping each way of consuming them.
+ */
+interface SdkEventStream {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  done(): Promise<void>;
+  readonly errored?: boolean;
+  readonly aborted?: boolean;
+}
+
+/** Name of the event carrying each raw provider event of an SDK stream helper, or undefined. */
+function sdkEventStream(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.on !== 'function' || typeof v.done !== 'function' || typeof v._emit !== 'function') return undefined;
+  // OpenAI ChatCompletionStream (and the streaming tool runner): every chunk as `chunk`. Checked
+  // first: these runners also have a `finalMessage()` (the last assistant message).
+  if (typeof v.finalChatCompletion === 'function') return 'chunk';
+  // OpenAI ResponseStream: every Responses API event as `event`.
+  if (typeof v.finalResponse === 'function') return 'event';
+  // Anthropic MessageStream / BetaMessageStream: every server-sent event as `streamEvent`.
+  if (typeof v.finalMessage === 'function') return 'streamEvent';
+  return undefined;
+}
+
+function trackEventStream(
+  stream: SdkEventStream,
+  itemEvent: string,
+  tracking: Tracking,
+  settle: (outcome: Parameters<Tracking['finish']>[0]) => void,
+  runtime: MonitoringRuntime,
+  source: string,
+): SdkEventStream {
+  let done = false;
+  stream.on(itemEvent, (item: unknown) => {
+    if (!done) safeItem(tracking, item, runtime, source);
+  });
+  // `end` follows success, error and abort alike. No `error` listener is added: with one, the SDK
+  // would no longer report an unhandled failure of a stream the caller never awaited.
+  stream.on('end', () => {
+    if (done) return;
+    done = true;
+    if (stream.errored === true && stream.aborted !== true) {
+      // The end promise already rejected with the error: read it from there.
+      stream.done().then(
+        () => settle({ failed: true, streamed: true, error: new Error('stream failed') }),
+        (error: unknown) => settle({ error, failed: true, streamed: true }),
+      );
+      return;
+    }
+    // Aborted by the caller (abort(), break out of the loop): stopped early, not a failure.
+    settle({ failed: false, streamed: true });
+  });
+  return stream;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -160,30 +225,42 @@ function trackObservable(
   });
 }
 
+/**
+ * State of one tracked stream, shared by the halves of `tee()`: the call ends once, and each item
+ * is seen once (by the first half that reaches it).
+ */
+interface IterationState {
+  done: boolean;
+  last: unknown;
+  /** Items already handed to `onItem`. */
+  seen: number;
+}
+
 function trackIterable(
   iterable: AsyncIterable<unknown>,
   tracking: Tracking,
   settle: (outcome: Parameters<Tracking['finish']>[0]) => void,
   runtime: MonitoringRuntime,
   source: string,
+  state: IterationState = { done: false, last: undefined, seen: 0 },
 ): AsyncIterable<unknown> {
-  let done = false;
-  let last: unknown;
   const finishOnce = (outcome: Parameters<Tracking['finish']>[0]) => {
-    if (done) return;
-    done = true;
+    if (state.done) return;
+    state.done = true;
     settle(outcome);
   };
   const trackedIterator = (): AsyncIterator<unknown> & AsyncIterable<unknown> => {
     const it = inScope(tracking, () => iterable[Symbol.asyncIterator]());
+    let index = 0;
     const tracked: AsyncIterator<unknown> & AsyncIterable<unknown> = {
       next(...a: [] | [unknown]) {
         return inScope(tracking, () => it.next(...a)).then(
           (r) => {
-            if (r.done) finishOnce({ result: last, failed: false, streamed: true });
-            else {
-              last = r.value;
-              safeItem(tracking, r.value, runtime, source);
+            if (r.done) finishOnce({ result: state.last, failed: false, streamed: true });
+            else if (index++ >= state.seen) {
+              state.seen = index;
+              state.last = r.value;
+              if (!state.done) safeItem(tracking, r.value, runtime, source);
             }
             return r;
           },
@@ -195,7 +272,7 @@ function trackIterable(
       },
       return(value?: unknown) {
         // The consumer stopped early (break): not a failure.
-        finishOnce({ result: last, failed: false, streamed: true });
+        finishOnce({ result: state.last, failed: false, streamed: true });
         return it.return
           ? inScope(tracking, () => it.return!(value))
           : Promise.resolve({ done: true as const, value });
@@ -218,8 +295,26 @@ function trackIterable(
 
   // Other iterables (SDK stream classes) keep their own methods: only iteration is intercepted.
   return new Proxy(iterable as object, {
-    get(target, prop) {
+    get(target, prop, receiver) {
       if (prop === Symbol.asyncIterator) return trackedIterator;
+      // The SDK Stream's toReadableStream() iterates `this`: bound to the proxy, it is tracked too.
+      if (prop === 'toReadableStream') {
+        const fn = Reflect.get(target, prop, target) as unknown;
+        if (typeof fn === 'function') return (...a: unknown[]) => (fn as (...x: unknown[]) => unknown).apply(receiver, a);
+      }
+      // tee() splits the stream in two: both halves are tracked as the one call they are.
+      if (prop === 'tee') {
+        const fn = Reflect.get(target, prop, target) as unknown;
+        if (typeof fn === 'function') {
+          return (...a: unknown[]) => {
+            const halves = (fn as (...x: unknown[]) => unknown).apply(target, a);
+            if (!Array.isArray(halves)) return halves;
+            return halves.map((half: unknown) =>
+              isAsyncIterable(half) ? trackIterable(half, tracking, settle, runtime, source, state) : half,
+            );
+          };
+        }
+      }
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

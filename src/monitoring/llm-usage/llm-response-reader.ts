@@ -8,7 +8,11 @@ import type { TokenUsage } from '../events/monitoring-event';
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object';
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/**
+ * A token count as reported: absent or null is 0; anything else is passed on (a string becomes
+ * NaN) so that the usage validation sees and counts it instead of it vanishing here.
+ */
+const num = (v: unknown): number => (v === undefined || v === null ? 0 : typeof v === 'number' ? v : NaN);
 
 /** Usage of a non-streamed response, or null when it carries none. */
 export function readUsage(response: unknown): TokenUsage | null {

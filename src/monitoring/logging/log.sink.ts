@@ -1,4 +1,5 @@
 import {
+  isUsageMissing,
   nanoCentsToCents,
   type AgentExecutionEvent,
   type ContextSnapshot,
@@ -64,6 +65,8 @@ const RESERVED = new Set([
   'latency_ms',
   'duration_ms',
   'cost_cents',
+  'usage_missing',
+  'usage_invalid',
   'streamed',
   'time_to_first_chunk_ms',
   'trace_id',
@@ -215,6 +218,8 @@ export class LogSink implements MonitoringSink {
     }
     line.num('latency_ms', round(e.durationMs));
     if (e.costNanoCents !== null) line.num('cost_cents', nanoCentsToCents(e.costNanoCents));
+    if (isUsageMissing(e)) line.bool('usage_missing', true);
+    if (e.usageIssues !== undefined) line.str('usage_invalid', e.usageIssues.join(','));
     line.bool('streamed', e.streamed);
     if (e.timeToFirstChunkMs !== undefined)
       line.num('time_to_first_chunk_ms', round(e.timeToFirstChunkMs));

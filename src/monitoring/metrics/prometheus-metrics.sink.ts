@@ -1,6 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
 import type { EventFanOut } from '../events/event-fan-out';
 import {
+  isUnpriced,
+  isUsageMissing,
   nanoCentsToCents,
   type AgentExecutionEvent,
   type HttpRequestEvent,
@@ -29,6 +31,7 @@ interface LlmSeries {
   failed: ValueSeries | undefined;
   cost: ValueSeries | undefined;
   unpriced: ValueSeries | undefined;
+  usageMissing: ValueSeries | undefined;
 }
 
 /** Every series of one method/route pair. */
@@ -60,6 +63,8 @@ export class PrometheusMetricsSink implements MonitoringSink {
   private readonly llmTokens: ValueMetric;
   private readonly llmCost: ValueMetric;
   private readonly llmUnpriced: ValueMetric;
+  private readonly llmUsageMissing: ValueMetric;
+  private readonly llmUsageInvalid: ValueMetric;
   private readonly workflowExecutions: ValueMetric;
   private readonly workflowDuration: HistogramMetric;
   private readonly workflowsActive: ValueMetric;
@@ -102,7 +107,15 @@ export class PrometheusMetricsSink implements MonitoringSink {
     this.llmCost = counter('llm_cost_cents_total', 'Cost of LLM calls in US cents, from token counts and the pricing table.');
     this.llmUnpriced = counter(
       'llm_unpriced_calls_total',
-      'LLM calls with usage but no known price (their cost is unknown, not zero).',
+      'Successful LLM calls with known usage but no known price for the model (their cost is unknown, not zero).',
+    );
+    this.llmUsageMissing = counter(
+      'llm_usage_missing_total',
+      'Successful LLM calls that reported no token usage (tokens and cost unknown), e.g. OpenAI streams without stream_options.include_usage.',
+    );
+    this.llmUsageInvalid = counter(
+      'llm_usage_invalid_total',
+      'LLM calls whose reported token usage was corrected (negative, not a number, too large, cached > prompt...), by reason.',
     );
     this.workflowExecutions = counter(
       'workflow_executions_total',
@@ -139,7 +152,7 @@ export class PrometheusMetricsSink implements MonitoringSink {
   private fold(label: string, value: string): string {
     let limiter = this.limiters.get(label);
     if (!limiter) {
-      limiter = new LabelValueLimiter(label, this.options.maxLabelValues);
+      limiter = new LabelValueLimiter(label, this.options.maxLabelValues, this.options.maxLabelValueLength);
       this.limiters.set(label, limiter);
     }
     return limiter.fold(value);
@@ -221,19 +234,26 @@ export class PrometheusMetricsSink implements MonitoringSink {
         failed: undefined,
         cost: undefined,
         unpriced: undefined,
+        usageMissing: undefined,
       };
       byModel.set(model, s);
     }
     if (e.success) (s.ok ??= this.llmRequests.at(s.key + SEP + 'success', () => ({ provider, model, status: 'success' }))).value += 1;
     else (s.failed ??= this.llmRequests.at(s.key + SEP + 'failure', () => ({ provider, model, status: 'failure' }))).value += 1;
     this.llmDuration.observe(s.duration, e.durationMs / 1000);
+    if (e.usageIssues !== undefined) {
+      for (const reason of e.usageIssues) this.llmUsageInvalid.at(reason, () => ({ reason })).value += 1;
+    }
     const usage = e.usage;
-    if (usage === null) return;
+    if (usage === null) {
+      if (isUsageMissing(e)) (s.usageMissing ??= this.llmUsageMissing.at(s.key, () => ({ provider, model }))).value += 1;
+      return;
+    }
     s.prompt.value += usage.inputTokens;
     s.completion.value += usage.outputTokens;
     if (e.costNanoCents !== null) {
       (s.cost ??= this.llmCost.at(s.key, () => ({ provider, model }))).value += nanoCentsToCents(e.costNanoCents);
-    } else if (this.options.costTrackingEnabled) {
+    } else if (isUnpriced(e) && this.options.costTrackingEnabled) {
       (s.unpriced ??= this.llmUnpriced.at(s.key, () => ({ provider, model }))).value += 1;
     }
   }

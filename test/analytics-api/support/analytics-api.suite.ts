@@ -36,6 +36,7 @@ export function llmTotals(rows: LlmRow[]) {
   let cached = 0;
   let reasoning = 0;
   let unpriced = 0;
+  let usageMissing = 0;
   let failures = 0;
   for (const r of rows) {
     cost += centsToNano(r.cost_cents);
@@ -43,10 +44,11 @@ export function llmTotals(rows: LlmRow[]) {
     completion += r.completion_tokens;
     cached += r.cached_tokens;
     reasoning += r.reasoning_tokens;
-    if (r.cost_cents === null && r.success) unpriced++;
+    if (r.cost_cents === null && r.success && !r.usage_missing) unpriced++;
+    if (r.usage_missing) usageMissing++;
     if (!r.success) failures++;
   }
-  return { calls: rows.length, cost, prompt, completion, cached, reasoning, unpriced, failures };
+  return { calls: rows.length, cost, prompt, completion, cached, reasoning, unpriced, usageMissing, failures };
 }
 
 function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
@@ -149,6 +151,8 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     expect(body.total).toEqual(money(t.cost));
     expect(body.calls).toBe(t.calls);
     expect(body.unpricedCalls).toBe(t.unpriced);
+    expect(body.usageMissingCalls).toBe(t.usageMissing);
+    expect(t.usageMissing).toBeGreaterThan(0);
     expect(body.source).toEqual({
       rollup: { from: iso(floorHour(t0 - DAY) + HOUR), to: iso(currentHour) },
       raw: [
@@ -161,7 +165,13 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
     for (const line of body.byModel) {
       const g = llmTotals(byModel.get(`${line.provider}/${line.model}`)!);
       expect(line.cost).toEqual(money(g.cost));
-      expect([line.calls, line.unpricedCalls, line.promptTokens, line.completionTokens]).toEqual([g.calls, g.unpriced, g.prompt, g.completion]);
+      expect([line.calls, line.unpricedCalls, line.usageMissingCalls, line.promptTokens, line.completionTokens]).toEqual([
+        g.calls,
+        g.unpriced,
+        g.usageMissing,
+        g.prompt,
+        g.completion,
+      ]);
       expect(line.share).toBeCloseTo(Number(g.cost) / Number(t.cost), 12);
     }
     const costs = body.byModel.map((l: { cost: { cents: string } }) => centsToNano(l.cost.cents));
@@ -371,6 +381,7 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
       totalTokens: t.prompt + t.completion,
       cost: money(t.cost),
       unpricedCalls: t.unpriced,
+      usageMissingCalls: t.usageMissing,
       workflowRuns: d.workflows.length,
     });
     expect(body.successRate).toBeCloseTo((d.agents.length - agentFailures) / d.agents.length, 12);

@@ -26,6 +26,8 @@ export interface LlmRow {
   cost_cents: string | null;
   latency_ms: number;
   success: boolean;
+  /** A successful call that reported no usage: tokens 0, cost NULL, not unpriced. */
+  usage_missing: boolean;
 }
 
 export interface AgentRow {
@@ -147,7 +149,14 @@ export function generateWorkload(spec: WorkloadSpec): Workload {
       cost_cents: cost,
       latency_ms: latency(rand),
       success: rand() > 0.08,
+      usage_missing: false,
     });
+    // A third of the successful calls without cost are usage-missing ones (decided without
+    // drawing from `rand`, so the rest of the workload stays the same).
+    const row = llm[llm.length - 1]!;
+    if (row.cost_cents === null && row.success && i % 3 === 0) {
+      Object.assign(row, { usage_missing: true, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, reasoning_tokens: 0 });
+    }
   }
   const agents: AgentRow[] = [];
   for (let i = 0; i < spec.agents; i++) {
@@ -219,10 +228,10 @@ export async function insertWorkload(db: SqlRunner, w: Workload): Promise<void> 
     db,
     'llm_usage',
     ['timestamp', 'provider', 'model', 'agent_id', 'workflow_id', 'tenant_id', 'user_id', 'prompt_tokens', 'completion_tokens',
-      'cached_tokens', 'reasoning_tokens', 'cost_cents', 'latency_ms', 'success'],
+      'cached_tokens', 'reasoning_tokens', 'cost_cents', 'latency_ms', 'success', 'usage_missing'],
     w.llm.map((r) => [iso(r.timestamp), r.provider, r.model, r.agent_id, r.workflow_id, r.tenant_id, r.user_id, r.prompt_tokens,
-      r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.cost_cents, r.latency_ms, r.success]),
-    { timestamp: 'timestamptz', cost_cents: 'numeric', success: 'boolean' },
+      r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.cost_cents, r.latency_ms, r.success, r.usage_missing]),
+    { timestamp: 'timestamptz', cost_cents: 'numeric', success: 'boolean', usage_missing: 'boolean' },
   );
   await insertRows(
     db,

@@ -6,6 +6,7 @@
  * every family listed here with exactly these labels, and no `magure_` family missing from it.
  */
 import { ANALYTICS_TABLES } from '../../../src/monitoring/analytics/ingest/analytics-tables';
+import { USAGE_ISSUES } from '../../../src/monitoring/llm-usage/usage-validation';
 import { LOKI_DROP_REASONS } from '../../../src/monitoring/logging/loki/loki-log.stream';
 
 export interface MetricFamily {
@@ -34,6 +35,7 @@ export const LABEL_VALUES: Record<string, Record<string, readonly string[]>> = {
   magure_analytics_aggregation_runs_total: { result: ['completed', 'skipped', 'failed'] },
   magure_db_pool_connections: { state: ['total', 'idle', 'waiting'] },
   magure_loki_lines_dropped_total: { reason: LOKI_DROP_REASONS },
+  magure_llm_usage_invalid_total: { reason: USAGE_ISSUES },
 };
 
 export const EXPORTED_METRIC_FAMILIES: Record<string, MetricFamily> = {
@@ -49,6 +51,8 @@ export const EXPORTED_METRIC_FAMILIES: Record<string, MetricFamily> = {
   magure_llm_tokens_total: family('counter', 'provider', 'model', 'token_type'),
   magure_llm_cost_cents_total: family('counter', 'provider', 'model'),
   magure_llm_unpriced_calls_total: family('counter', 'provider', 'model'),
+  magure_llm_usage_missing_total: family('counter', 'provider', 'model'),
+  magure_llm_usage_invalid_total: family('counter', 'reason'),
   magure_workflow_executions_total: family('counter', 'workflow_id', 'status'),
   magure_workflow_duration_seconds: family('histogram', 'workflow_id'),
   magure_workflows_active: family('gauge'),

@@ -37,6 +37,8 @@ interface CompletionRequest {
   model: string;
   fail?: boolean;
   latencyMs: number;
+  /** Answer without token usage (like an OpenAI stream without `include_usage`). */
+  withoutUsage?: boolean;
 }
 
 class LlmProviderBase {
@@ -46,11 +48,23 @@ class LlmProviderBase {
   async complete(req: CompletionRequest): Promise<unknown> {
     await sleep(req.latencyMs);
     if (req.fail) throw Object.assign(new Error('upstream overloaded'), { name: 'RateLimitError' });
+    if (req.withoutUsage) return { model: req.model };
     return this.response(req.model);
   }
 
   protected response(model: string): unknown {
     return { model, usage: { prompt_tokens: 1200, completion_tokens: 300 } };
+  }
+}
+
+/** A self-hosted model server reporting a corrupt (negative) reasoning count: corrected to 0. */
+class AcmeProvider extends LlmProviderBase {
+  constructor() {
+    super('acme');
+  }
+
+  protected override response(model: string): unknown {
+    return { model, usage: { prompt_tokens: 1200, completion_tokens: 300, completion_tokens_details: { reasoning_tokens: -1 } } };
   }
 }
 
@@ -115,6 +129,8 @@ class Agent {
     await this.spec.provider.complete({
       model: this.spec.model,
       fail: input.fail,
+      // The fallback after a failing tool answers without usage (usage-missing calls).
+      withoutUsage: input.toolFails,
       // A slow provider answer for this one call (the Log Explorer's slow-call panels).
       latencyMs: input.latencyMs ?? this.spec.latencyMs,
     });
@@ -148,7 +164,7 @@ class AgentRegistry {
   constructor(readonly tools: ToolRunner) {
     const openai = new OpenAiProvider();
     const anthropic = new AnthropicProvider();
-    const acme = new LlmProviderBase('acme');
+    const acme = new AcmeProvider();
     const specs: AgentSpec[] = [
       {
         agentId: 'kpi-calculator',

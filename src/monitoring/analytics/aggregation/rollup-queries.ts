@@ -26,6 +26,12 @@ export function bucketArraySql(column: string): string {
   return `ARRAY[${parts.join(', ')}]::bigint[]`;
 }
 
+/** Successful calls with known usage and no price (the API's and the metric's "unpriced"). */
+export const UNPRICED_FILTER = 'count(*) FILTER (WHERE "cost_cents" IS NULL AND "success" AND NOT "usage_missing")';
+
+/** Successful calls that reported no token usage. */
+export const USAGE_MISSING_FILTER = 'count(*) FILTER (WHERE "usage_missing")';
+
 /** The UTC hour of a time column (independent of the session's TimeZone). */
 function hourOf(column: string): string {
   return `date_trunc('hour', ${column}, 'UTC')`;
@@ -44,13 +50,13 @@ export const ROLLUPS: readonly RollupDefinition[] = [
       INSERT INTO "llm_usage_hourly" (
         "hour", "provider", "model", "agent_id", "workflow_id", "tenant_id", "user_id",
         "calls", "failures", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
-        "cost_cents", "unpriced_calls", "latency_ms_sum", "latency_ms_max", "latency_ms_buckets")
+        "cost_cents", "unpriced_calls", "usage_missing_calls", "latency_ms_sum", "latency_ms_max", "latency_ms_buckets")
       SELECT ${hourOf('"timestamp"')}, "provider", "model",
         COALESCE("agent_id", ''), COALESCE("workflow_id", ''), COALESCE("tenant_id", ''), COALESCE("user_id", ''),
         count(*), count(*) FILTER (WHERE NOT "success"),
         COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
         COALESCE(sum("cached_tokens"), 0), COALESCE(sum("reasoning_tokens"), 0),
-        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success"),
+        COALESCE(sum("cost_cents"), 0), ${UNPRICED_FILTER}, ${USAGE_MISSING_FILTER},
         COALESCE(sum("latency_ms"), 0), max("latency_ms"), ${bucketArraySql('"latency_ms"')}
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2
@@ -63,12 +69,12 @@ export const ROLLUPS: readonly RollupDefinition[] = [
       INSERT INTO "llm_usage_hourly_by_model" (
         "hour", "provider", "model",
         "calls", "failures", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
-        "cost_cents", "unpriced_calls", "latency_ms_sum", "latency_ms_max", "latency_ms_buckets")
+        "cost_cents", "unpriced_calls", "usage_missing_calls", "latency_ms_sum", "latency_ms_max", "latency_ms_buckets")
       SELECT ${hourOf('"timestamp"')}, "provider", "model",
         count(*), count(*) FILTER (WHERE NOT "success"),
         COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
         COALESCE(sum("cached_tokens"), 0), COALESCE(sum("reasoning_tokens"), 0),
-        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success"),
+        COALESCE(sum("cost_cents"), 0), ${UNPRICED_FILTER}, ${USAGE_MISSING_FILTER},
         COALESCE(sum("latency_ms"), 0), max("latency_ms"), ${bucketArraySql('"latency_ms"')}
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2
@@ -80,11 +86,11 @@ export const ROLLUPS: readonly RollupDefinition[] = [
     insertSql: `
       INSERT INTO "llm_usage_hourly_by_principal" (
         "hour", "tenant_id", "user_id",
-        "calls", "failures", "prompt_tokens", "completion_tokens", "cost_cents", "unpriced_calls")
+        "calls", "failures", "prompt_tokens", "completion_tokens", "cost_cents", "unpriced_calls", "usage_missing_calls")
       SELECT ${hourOf('"timestamp"')}, COALESCE("tenant_id", ''), COALESCE("user_id", ''),
         count(*), count(*) FILTER (WHERE NOT "success"),
         COALESCE(sum("prompt_tokens"), 0), COALESCE(sum("completion_tokens"), 0),
-        COALESCE(sum("cost_cents"), 0), count(*) FILTER (WHERE "cost_cents" IS NULL AND "success")
+        COALESCE(sum("cost_cents"), 0), ${UNPRICED_FILTER}, ${USAGE_MISSING_FILTER}
       FROM "llm_usage"
       WHERE "timestamp" >= $1 AND "timestamp" < $2
       GROUP BY 1, 2, 3`,

@@ -1,4 +1,5 @@
 import { AGGREGATION_STATE_NAME } from '../aggregation/hourly-aggregator.service';
+import { UNPRICED_FILTER, USAGE_MISSING_FILTER } from '../aggregation/rollup-queries';
 
 /**
  * The three analytics fact tables as the query engine sees them: for each raw table, its hourly
@@ -74,7 +75,8 @@ export type LlmMeasure =
   | 'cached_tokens'
   | 'reasoning_tokens'
   | 'cost'
-  | 'unpriced_calls';
+  | 'unpriced_calls'
+  | 'usage_missing_calls';
 
 /** `llm_usage` and `llm_usage_hourly`: one row per LLM call, time = call start. */
 export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
@@ -97,13 +99,10 @@ export const LLM_USAGE: FactTable<LlmDimension, LlmMeasure> = {
     completion_tokens: sumOf('completion_tokens'),
     cached_tokens: sumOf('cached_tokens'),
     reasoning_tokens: sumOf('reasoning_tokens'),
-    // NULL cost = unpriced call: left out of the sum, counted apart.
+    // NULL cost = unpriced or usage missing: left out of the sum, each counted apart.
     cost: { kind: 'cents', raw: 'sum("cost_cents")', rollup: 'sum("cost_cents")' },
-    unpriced_calls: {
-      kind: 'count',
-      raw: 'count(*) FILTER (WHERE "cost_cents" IS NULL AND "success")',
-      rollup: 'sum("unpriced_calls")',
-    },
+    unpriced_calls: { kind: 'count', raw: UNPRICED_FILTER, rollup: 'sum("unpriced_calls")' },
+    usage_missing_calls: { kind: 'count', raw: USAGE_MISSING_FILTER, rollup: 'sum("usage_missing_calls")' },
   },
   latency: {
     raw: '"latency_ms"',
@@ -137,6 +136,7 @@ export const BY_PRINCIPAL_MEASURES: readonly LlmMeasure[] = [
   'completion_tokens',
   'cost',
   'unpriced_calls',
+  'usage_missing_calls',
 ];
 
 /**

@@ -175,7 +175,7 @@ function byScoreThenKeys<T>(score: (t: T) => number, keys: (t: T) => string, des
   };
 }
 
-const COST_MEASURES = ['calls', 'unpriced_calls', 'prompt_tokens', 'completion_tokens', 'cost'] as const;
+const COST_MEASURES = ['calls', 'unpriced_calls', 'usage_missing_calls', 'prompt_tokens', 'completion_tokens', 'cost'] as const;
 type CostMeasure = (typeof COST_MEASURES)[number];
 
 function costLine(values: Record<CostMeasure, bigint>, totalNano: bigint): CostLineDto {
@@ -183,6 +183,7 @@ function costLine(values: Record<CostMeasure, bigint>, totalNano: bigint): CostL
     cost: moneyFromNano(values.cost),
     calls: num(values.calls),
     unpricedCalls: num(values.unpriced_calls),
+    usageMissingCalls: num(values.usage_missing_calls),
     promptTokens: num(values.prompt_tokens),
     completionTokens: num(values.completion_tokens),
     share: ratio(values.cost, totalNano),
@@ -275,6 +276,7 @@ export class AnalyticsQueryService {
       total: moneyFromNano(total.cost),
       calls: num(total.calls),
       unpricedCalls: num(total.unpriced_calls),
+      usageMissingCalls: num(total.usage_missing_calls),
       byProvider,
       byModel,
     };
@@ -446,7 +448,15 @@ export class AnalyticsQueryService {
   async summary(q: SummaryQueryDto): Promise<SummaryResponseDto> {
     const range = this.range(q);
     const coverage = await this.coverage();
-    const llmMeasures = ['calls', 'failures', 'prompt_tokens', 'completion_tokens', 'cost', 'unpriced_calls'] as const;
+    const llmMeasures = [
+      'calls',
+      'failures',
+      'prompt_tokens',
+      'completion_tokens',
+      'cost',
+      'unpriced_calls',
+      'usage_missing_calls',
+    ] as const;
     const [llm, agents, workflows] = await Promise.all([
       this.aggregate(coverage, range, {
         table: LLM_USAGE,
@@ -487,6 +497,7 @@ export class AnalyticsQueryService {
       totalTokens: num(l.prompt_tokens + l.completion_tokens),
       cost: moneyFromNano(l.cost),
       unpricedCalls: num(l.unpriced_calls),
+      usageMissingCalls: num(l.usage_missing_calls),
       workflowRuns: num(runs),
       workflowSuccessRate: ratio(completed, runs),
     };

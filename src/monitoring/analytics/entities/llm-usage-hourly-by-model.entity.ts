@@ -46,6 +46,10 @@ export class LlmUsageHourlyByModel {
   @Column({ name: 'unpriced_calls', type: 'bigint', default: 0 })
   unpricedCalls!: string;
 
+  /** Successful calls that reported no token usage (tokens and cost unknown); not in `unpriced_calls`. */
+  @Column({ name: 'usage_missing_calls', type: 'bigint', default: 0 })
+  usageMissingCalls!: string;
+
   @Column({ name: 'latency_ms_sum', type: 'bigint', default: 0 })
   latencyMsSum!: string;
 

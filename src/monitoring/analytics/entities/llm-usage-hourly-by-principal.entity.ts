@@ -39,7 +39,11 @@ export class LlmUsageHourlyByPrincipal {
   @Column({ name: 'cost_cents', type: 'numeric', precision: 24, scale: 9, default: 0 })
   costCents!: string;
 
-  /** Successful calls without a price (`cost_cents` NULL). */
+  /** Successful calls with known usage but no price (`cost_cents` NULL, usage not missing). */
   @Column({ name: 'unpriced_calls', type: 'bigint', default: 0 })
   unpricedCalls!: string;
+
+  /** Successful calls that reported no token usage (tokens and cost unknown); not in `unpriced_calls`. */
+  @Column({ name: 'usage_missing_calls', type: 'bigint', default: 0 })
+  usageMissingCalls!: string;
 }

@@ -55,9 +55,13 @@ export class LlmUsageHourly {
   @Column({ name: 'cost_cents', type: 'numeric', precision: 24, scale: 9, default: 0 })
   costCents!: string;
 
-  /** Calls whose model had no known price (their cost is not in `cost_cents`). */
+  /** Successful calls with known usage whose model had no known price (their cost is not in `cost_cents`). */
   @Column({ name: 'unpriced_calls', type: 'bigint', default: 0 })
   unpricedCalls!: string;
+
+  /** Successful calls that reported no token usage (tokens and cost unknown); not in `unpriced_calls`. */
+  @Column({ name: 'usage_missing_calls', type: 'bigint', default: 0 })
+  usageMissingCalls!: string;
 
   @Column({ name: 'latency_ms_sum', type: 'bigint', default: 0 })
   latencyMsSum!: string;

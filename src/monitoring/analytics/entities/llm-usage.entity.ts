@@ -52,7 +52,7 @@ export class LlmUsage {
   @Column({ name: 'reasoning_tokens', type: 'integer', default: 0 })
   reasoningTokens!: number;
 
-  /** Exact cost in US cents as a decimal string; NULL when the model has no known price. */
+  /** Exact cost in US cents as a decimal string; NULL when the model has no known price or the usage is missing. */
   @Column({ name: 'cost_cents', type: 'numeric', precision: 20, scale: 9, nullable: true })
   costCents!: string | null;
 
@@ -94,4 +94,11 @@ export class LlmUsage {
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage!: string | null;
+
+  /**
+   * A successful call that reported no token usage: its token columns are 0 and its cost NULL
+   * because they are unknown, not because the model is unpriced.
+   */
+  @Column({ name: 'usage_missing', type: 'boolean', default: false })
+  usageMissing!: boolean;
 }

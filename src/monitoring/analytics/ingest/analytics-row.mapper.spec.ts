@@ -68,7 +68,16 @@ describe('mapEventToRow', () => {
       tenant_id: 't1',
       session_id: 's1',
       attributes: '{"feature":"search"}',
+      usage_missing: false,
     });
+  });
+
+  it('marks a successful call without usage as usage missing (not a failed call, not an unpriced one)', () => {
+    const base = { kind: 'llm_call' as const, startedAt, durationMs: 5, context: {}, provider: 'openai', model: 'gpt-4o', costNanoCents: null, streamed: true };
+    expect(named({ ...base, success: true, usage: null })).toMatchObject({ usage_missing: true, prompt_tokens: 0, cost_cents: null });
+    expect(named({ ...base, success: false, usage: null })).toMatchObject({ usage_missing: false });
+    const usage = { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0 };
+    expect(named({ ...base, success: true, usage })).toMatchObject({ usage_missing: false, cost_cents: null });
   });
 
   it('stores an unpriced call with NULL cost and a failure with its error type', () => {

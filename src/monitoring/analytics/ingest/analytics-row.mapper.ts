@@ -1,6 +1,7 @@
 import { uuidV7 } from '../../tracing/uuid-v7';
 import {
   formatNanoCentsAsCents,
+  isUsageMissing,
   type AgentExecutionEvent,
   type LlmCallEvent,
   type MonitoringEvent,
@@ -78,6 +79,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
     spanRef(e.parentSpanId),
     traceId(c.traceId),
     text(e.error?.message),
+    isUsageMissing(e),
   ];
 }
 

@@ -47,6 +47,7 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
     { name: 'parent_span_id', type: 'uuid' },
     { name: 'trace_id', type: 'text' },
     { name: 'error_message', type: 'text' },
+    { name: 'usage_missing', type: 'bool' },
   ],
   agent_executions: [
     { name: 'id', type: 'uuid' },

@@ -332,7 +332,8 @@ const PAGE = `<!doctype html>
     return api('/summary', withRange()).then(function (s) {
       setWidget('w-success', pct(s.successRate), s.successRate, int(s.agentExecutions) + ' agent runs');
       setWidget('w-tokens', int(s.totalTokens), s.totalTokens, int(s.promptTokens) + ' in / ' + int(s.completionTokens) + ' out');
-      setWidget('w-cost', usd(s.cost.usd), s.cost.usd, s.unpricedCalls ? s.unpricedCalls + ' unpriced calls' : 'exact: ' + s.cost.cents + ' ¢');
+      var unknownCost = [s.unpricedCalls ? s.unpricedCalls + ' unpriced calls' : '', s.usageMissingCalls ? s.usageMissingCalls + ' without usage' : ''].filter(Boolean).join(', ');
+      setWidget('w-cost', usd(s.cost.usd), s.cost.usd, unknownCost || 'exact: ' + s.cost.cents + ' ¢');
       setWidget('w-calls', int(s.llmCalls), s.llmCalls, int(s.workflowRuns) + ' workflow runs');
       setWidget('w-errors', pct(s.errorRate), s.errorRate, int(s.llmFailures) + ' failed calls');
     }, function (e) {
@@ -354,7 +355,7 @@ const PAGE = `<!doctype html>
         [{ label: 'Model' }, { label: 'Provider' }, { label: 'Calls', num: true }, { label: 'Cost', num: true }, { label: 'Share', num: true }],
         c.byModel.map(function (m) { return [m.model, m.provider, int(m.calls), { text: usd(m.cost.usd), title: m.cost.cents + ' cents' }, pct(m.share)]; })
       ));
-      target.appendChild(el('div', { 'class': 'msg' }, ['Total ' + usd(c.total.usd) + ' (' + c.total.cents + ' cents exactly)' + (c.unpricedCalls ? ', ' + c.unpricedCalls + ' unpriced calls' : '')]));
+      target.appendChild(el('div', { 'class': 'msg' }, ['Total ' + usd(c.total.usd) + ' (' + c.total.cents + ' cents exactly)' + (c.unpricedCalls ? ', ' + c.unpricedCalls + ' unpriced calls' : '') + (c.usageMissingCalls ? ', ' + c.usageMissingCalls + ' calls without usage (cost unknown)' : '')]));
     }, function (e) { message(target, 'Could not load costs: ' + e.message, true); throw e; });
   }
   function loadCostOverTime() {

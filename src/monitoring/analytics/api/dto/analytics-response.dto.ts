@@ -87,7 +87,8 @@ export class TokenUsageResponseDto {
 export class CostLineDto {
   @ApiProperty({ description: 'Sum of the priced calls.' }) cost!: MoneyDto;
   @ApiProperty() calls!: number;
-  @ApiProperty({ description: 'Calls whose model had no known price (not in cost).' }) unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls with known token usage whose model had no known price (their cost is not in cost).' }) unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls that reported no token usage: tokens and cost unknown (e.g. OpenAI streams without stream_options.include_usage). Not counted in unpricedCalls.' }) usageMissingCalls!: number;
   @ApiProperty() promptTokens!: number;
   @ApiProperty() completionTokens!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'Fraction (0..1) of the total cost; null when the total is 0.' })
@@ -109,7 +110,8 @@ export class CostsResponseDto {
   @ApiProperty() source!: ReportSourceDto;
   @ApiProperty() total!: MoneyDto;
   @ApiProperty() calls!: number;
-  @ApiProperty() unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls with known token usage whose model had no known price (their cost is not in cost).' }) unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls that reported no token usage: tokens and cost unknown (e.g. OpenAI streams without stream_options.include_usage). Not counted in unpricedCalls.' }) usageMissingCalls!: number;
   @ApiProperty({ type: [ProviderCostDto], description: 'Highest cost first.' }) byProvider!: ProviderCostDto[];
   @ApiProperty({ type: [ModelCostDto], description: 'Highest cost first.' }) byModel!: ModelCostDto[];
 }
@@ -198,7 +200,8 @@ export class SummaryResponseDto {
   @ApiProperty() completionTokens!: number;
   @ApiProperty() totalTokens!: number;
   @ApiProperty() cost!: MoneyDto;
-  @ApiProperty() unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls with known token usage whose model had no known price (their cost is not in cost).' }) unpricedCalls!: number;
+  @ApiProperty({ description: 'Successful calls that reported no token usage: tokens and cost unknown (e.g. OpenAI streams without stream_options.include_usage). Not counted in unpricedCalls.' }) usageMissingCalls!: number;
   @ApiProperty() workflowRuns!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'Completed runs / runs (0..1).' })
   workflowSuccessRate!: number | null;
