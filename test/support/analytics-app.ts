@@ -7,6 +7,9 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   MonitoringModule,
   TrackAgent,
@@ -123,6 +126,8 @@ export async function createAnalyticsApp(
           userId: header(request.headers['x-user-id']),
           tenantId: header(request.headers['x-tenant-id']),
         }),
+        // A spool of its own unless the test shares one on purpose (see spool-dir.setup.js).
+        analyticsSpoolDir: mkdtempSync(join(tmpdir(), 'mon-spool-app-')),
         ...options,
       }),
     ],
