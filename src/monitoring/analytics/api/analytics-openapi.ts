@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
 import type { MonitoringOptions } from '../../monitoring-options.interface';
 import { ANALYTICS_API_TAG } from './analytics.controller';
+import { AnalyticsAccessPolicy } from './analytics-auth.guard';
 
 /** Options of `setupAnalyticsOpenApi`. */
 export interface AnalyticsOpenApiOptions {
@@ -25,11 +26,14 @@ export interface AnalyticsOpenApiOptions {
  *
  * The document lists only the analytics routes (the app's own routes are left to its own
  * OpenAPI setup, if any). Swagger UI's files come from the installed `swagger-ui-dist` package,
- * not from a CDN. Returns the document, or undefined when the analytics API is disabled.
+ * not from a CDN. Returns the document, or undefined (and serves nothing) when the analytics API
+ * is disabled or closed (production without access control, see `analyticsPublic`).
  */
 export function setupAnalyticsOpenApi(app: INestApplication, options: AnalyticsOpenApiOptions = {}): OpenAPIObject | undefined {
   const settings = app.get<MonitoringOptions>(MONITORING_OPTIONS, { strict: false });
   if (!settings.analyticsApiEnabled) return undefined;
+  // Closed in production without access control: the document describes routes that answer 403.
+  if (app.get(AnalyticsAccessPolicy, { strict: false }).closed) return undefined;
   const config = new DocumentBuilder()
     .setTitle(options.title ?? 'Analytics API')
     .setDescription(

@@ -654,8 +654,14 @@ export class AnalyticsQueryService {
         try {
           return await runner.query(sql, parameters);
         } catch (error) {
+          // The answer and the log say the same thing; the log adds the driver's details.
+          if ((error as Error | undefined)?.name === 'AnalyticsUnavailableError') {
+            const message = (error as Error).message;
+            this.logger.error(message);
+            throw new ServiceUnavailableException(message);
+          }
           const e = error as { message?: string; code?: string };
-          this.logger.error(`analytics query failed${e.code ? ` (${e.code})` : ''}: ${e.message ?? String(error)}`);
+          this.logger.error(`analytics database query failed${e.code ? ` (${e.code})` : ''}: ${e.message ?? String(error)}`);
           throw new ServiceUnavailableException('analytics database query failed');
         }
       },
