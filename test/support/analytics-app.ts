@@ -102,6 +102,14 @@ export class WorkController {
     return { ok: true };
   }
 
+  /** One LLM call after 300 ms of other work: a request still in flight when shutdown begins. */
+  @Get('slow')
+  async slow(): Promise<{ ok: boolean }> {
+    await new Promise((r) => setTimeout(r, 300));
+    await this.model.complete({ model: 'gpt-4o-mini', promptTokens: 10, completionTokens: 5 });
+    return { ok: true };
+  }
+
   @Get('fail')
   async fail(@Headers('x-model') model?: string): Promise<{ ok: boolean }> {
     await this.model

@@ -43,7 +43,6 @@ export class MonitoringReadiness
   private server?: Server;
   private readonly sockets = new Set<TrackedSocket>();
   private stoppingSince?: number;
-  private sweeper?: NodeJS.Timeout;
   private forceTimer?: NodeJS.Timeout;
 
   constructor(
@@ -95,13 +94,12 @@ export class MonitoringReadiness
     if (!server) return;
     for (const socket of this.sockets) {
       const response = socket[CURRENT_RESPONSE];
-      if (response && !response.headersSent && !response.writableEnded) response.setHeader('Connection', 'close');
+      if (!response || response.writableFinished) continue;
+      if (!response.headersSent) response.setHeader('Connection', 'close');
+      // Headers already sent with keep-alive (a long or streamed answer): close when it ends.
+      else response.once('finish', () => socket.end());
     }
     closeIdle(server);
-    // A response that started before shutdown and was already sent keeps its connection open
-    // until its client's next request; close such connections as soon as they fall idle.
-    this.sweeper = setInterval(() => closeIdle(server), 25);
-    this.sweeper.unref();
     const budget = this.options.shutdownTimeoutMs;
     const httpMs = Math.max(0, budget - Math.min(2_000, Math.floor(budget / 4)));
     this.forceTimer = setTimeout(() => {
@@ -116,9 +114,7 @@ export class MonitoringReadiness
   }
 
   onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
     if (this.forceTimer) clearTimeout(this.forceTimer);
-    this.sweeper = undefined;
     this.forceTimer = undefined;
   }
 }

@@ -178,6 +178,15 @@ export class AnalyticsSpool {
     return ids.sort((a, b) => a - b);
   }
 
+  /** True when `replayable()` has something: overflow rows, or segments of a previous process. */
+  get hasReplayable(): boolean {
+    for (const segment of this.segments.values()) {
+      if (segment.kind === 'overflow' && segment.bytes > 0) return true;
+      if (segment.sealed && segment.outstanding === 0) return true;
+    }
+    return false;
+  }
+
   /** Reads a closed segment. A line cut short by a crash is skipped and counted in `damaged`. */
   read(segmentId: number): { rows: SpooledRow[]; damaged: number } {
     const segment = this.segments.get(segmentId);

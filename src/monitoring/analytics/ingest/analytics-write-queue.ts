@@ -157,9 +157,24 @@ export class AnalyticsWriteQueue {
   start(): void {
     if (this.running || this.closed) return;
     this.running = true;
-    this.timer = setInterval(() => this.flushSoon(), this.settings.flushIntervalMs);
+    this.timer = setInterval(() => this.tick(), this.settings.flushIntervalMs);
     this.timer.unref();
+    this.tick();
+  }
+
+  private tick(): void {
     this.flushSoon();
+    // Spool segments left by a previous process (or overflow of this one) are written back while
+    // the database keeps up and the queue has room.
+    if (
+      this.spool?.hasReplayable &&
+      !this.replaying &&
+      !this.hurrying &&
+      this.failures === 0 &&
+      this.size < this.settings.capacity / 2
+    ) {
+      void this.replaySpool();
+    }
   }
 
   /**
@@ -399,7 +414,7 @@ export class AnalyticsWriteQueue {
     this.failures = 0;
     this.nextAttemptAt = 0;
     // The database keeps up: write back what overflowed (or what a previous process left).
-    if (this.spool && !this.hurrying && this.size < this.settings.capacity / 2) void this.replaySpool();
+    if (this.spool?.hasReplayable && !this.hurrying && this.size < this.settings.capacity / 2) void this.replaySpool();
     // Full batches that built up meanwhile go out at once.
     for (const rows of this.pending.values()) {
       if (rows.length >= this.settings.batchSize) {
