@@ -48,8 +48,8 @@ export interface DrainResult {
  * spool's overflow segments (when a spool is configured) and are replayed once the database keeps
  * up, or are dropped and counted in `analytics_rows_dropped_total`, never silently.
  *
- * With a spool, every accepted row is also appended to a journal segment in the same turn of the
- * event loop as it was queued (off the caller's stack), and released once PostgreSQL confirms it;
+ * With a spool, every accepted row is also appended to a journal segment before the caller's code
+ * resumes (in a microtask, off the caller's stack), and released once PostgreSQL confirms it;
  * a process killed at any moment leaves its unconfirmed rows on disk for the next start.
  *
  * `analytics_rows_written_total` counts the rows PostgreSQL confirmed: after a successful
@@ -287,10 +287,16 @@ export class AnalyticsWriteQueue {
     }
   }
 
+  /**
+   * Journals in a microtask: after the code that recorded the event, before the response that
+   * acknowledges it can be written (the handler resumes in a later microtask), so a process killed
+   * at any moment has every acknowledged row in the page cache. Rows recorded in one synchronous
+   * run share one append.
+   */
   private scheduleJournal(): void {
     if (this.journalScheduled) return;
     this.journalScheduled = true;
-    setImmediate(this.journalNow);
+    queueMicrotask(this.journalNow);
   }
 
   /**
