@@ -500,9 +500,9 @@ export class AnalyticsQueryService {
     const first = Math.floor(range.from.getTime() / size) * size;
     const pointCount = Math.ceil((range.to.getTime() - first) / size);
     if (pointCount > MAX_SERIES_POINTS) {
-      throw new BadRequestException([
+      throw new BadRequestException(
         `the range has ${pointCount} ${bucket} buckets, more than ${MAX_SERIES_POINTS}: use bucket=day or a shorter range`,
-      ]);
+      );
     }
     const coverage = await this.coverage();
     const measures =
