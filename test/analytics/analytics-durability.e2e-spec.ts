@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger, ServiceUnavailableException, type INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import request from 'supertest';
@@ -82,9 +83,12 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
     await pg?.stop();
   });
 
-  it('SIGTERM under keep-alive load: answers Connection: close, turns not ready, closes within the budget, and every acknowledged call is a row', async () => {
+  it.each(['Express', 'Fastify'])('SIGTERM under keep-alive load (%s): answers Connection: close, turns not ready, closes within the budget, and every acknowledged call is a row', async (platform) => {
     const app = track(
-      await createAnalyticsApp({ databaseUrl: pg.url, shutdownTimeoutMs: 3_000, analyticsFlushIntervalMs: 1_000 }),
+      await createAnalyticsApp(
+        { databaseUrl: pg.url, shutdownTimeoutMs: 3_000, analyticsFlushIntervalMs: 1_000 },
+        platform === 'Fastify' ? new FastifyAdapter() : undefined,
+      ),
     );
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;

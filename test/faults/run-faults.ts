@@ -61,19 +61,19 @@ async function startApp(env: Record<string, string>): Promise<RunningApp> {
     child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
   );
   let errors = '';
-  child.stderr!.on('data', (d: Buffer) => (errors = (errors + d.toString()).slice(-4000)));
+  child.stderr.on('data', (d: Buffer) => (errors = (errors + d.toString()).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /READY (\d+)/.exec(out);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve(Number(m[1]));
       } else if (out.length > 100_000) out = out.slice(-1000);
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then(() => reject(new Error(`fault app exited before it was ready: ${errors}`)));
   });
   return { child, port, exited };
@@ -230,7 +230,9 @@ async function sigtermRun(): Promise<void> {
   const app = await startApp({ DATABASE_URL: url, ANALYTICS_SPOOL_DIR: spool });
   // About 1,200 rows/s as measured on main: 12 clients of 5 calls per request at 240 requests/s.
   const traffic = load(app.port, { clients: 12, callsPerRequest: 5, ratePerSecond: 1200 });
+  const loadStart = Date.now();
   await sleep(5_000);
+  const rate = Math.round((traffic.acknowledged * 1000) / (Date.now() - loadStart));
   const termAt = Date.now();
   app.child.kill('SIGTERM');
   const killer = setTimeout(() => app.child.kill('SIGKILL'), 10_000);
@@ -249,7 +251,9 @@ async function sigtermRun(): Promise<void> {
   results.push({
     run: 'SIGTERM under keep-alive load (1,200 calls/s), SIGKILL after 10 s',
     figures: {
+      'calls/s before SIGTERM': rate,
       'exit after SIGTERM': `${exit.signal ?? `code ${exit.code}`} after ${((exit.at - termAt) / 1000).toFixed(2)} s`,
+      'requests refused or reset after SIGTERM (clients retried)': traffic.failed,
       'acknowledged calls': traffic.acknowledged,
       'rows after exit': rowsAfterStop,
       'spool bytes left for next start': leftInSpool,
@@ -314,22 +318,29 @@ async function lokiRun(): Promise<void> {
     LOG_LEVEL: 'info',
   });
   const traffic = load(app.port, { clients: 8, callsPerRequest: 5 });
-  const samples: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    await sleep(5_000);
-    samples.push(await metric(app.port, 'process_resident_memory_bytes'));
+  const rss: number[] = [];
+  const heap: number[] = [];
+  const buffered: number[] = [];
+  const seconds = Number(process.env.FAULTS_LOKI_S ?? 90);
+  for (let i = 0; i < seconds / 10; i++) {
+    await sleep(10_000);
+    rss.push(await metric(app.port, 'process_resident_memory_bytes'));
+    heap.push(await metric(app.port, 'nodejs_heap_size_used_bytes'));
+    buffered.push(await metric(app.port, 'magure_loki_buffered_lines'));
   }
-  const dropped = await metric(app.port, 'magure_loki_lines_dropped_total');
+  const dropped = await metric(app.port, 'magure_loki_lines_dropped_total{reason="buffer_full"}');
   await traffic.stop();
   await stop(app);
   for (const s of sockets) s.destroy();
   silent.close();
   results.push({
-    run: 'Loki never answering (30 s of logs at full speed)',
+    run: `Loki never answering (${seconds} s of logs at full speed)`,
     figures: {
       'calls served': traffic.acknowledged,
-      'RSS MB every 5 s': samples.map((b) => (b / 1e6).toFixed(0)).join(', '),
-      'loki lines dropped (bounded buffer)': dropped,
+      'RSS MB every 10 s': rss.map((b) => (b / 1e6).toFixed(0)).join(', '),
+      'heap used MB every 10 s': heap.map((b) => (b / 1e6).toFixed(0)).join(', '),
+      'lines buffered for Loki every 10 s': buffered.join(', '),
+      'lines dropped (buffer full; stdout had them)': dropped,
     },
   });
 }

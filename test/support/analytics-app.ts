@@ -6,7 +6,7 @@ import {
   Module,
   type INestApplication,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,7 @@ export class WorkController {
  */
 export async function createAnalyticsApp(
   options: MonitoringModuleOptions,
+  httpAdapter?: AbstractHttpAdapter,
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -144,7 +145,9 @@ export async function createAnalyticsApp(
   })
   class AnalyticsTestAppModule {}
 
-  const app = await NestFactory.create(AnalyticsTestAppModule, { logger: ['error', 'warn'] });
+  const app = httpAdapter
+    ? await NestFactory.create(AnalyticsTestAppModule, httpAdapter, { logger: ['error', 'warn'] })
+    : await NestFactory.create(AnalyticsTestAppModule, { logger: ['error', 'warn'] });
   await app.init();
   return app;
 }

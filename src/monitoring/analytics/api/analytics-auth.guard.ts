@@ -164,7 +164,8 @@ export class AnalyticsAccessPolicy implements OnApplicationBootstrap {
 /**
  * Protects the analytics API: requires `Authorization: Bearer <analyticsApiToken>` when a token is
  * configured (401 otherwise, compared in constant time), then runs the `analyticsGuard` option
- * when one is given. Without either option every request passes. Exported so other analytics
+ * when one is given. Without either option every request passes, except in production (see
+ * `AnalyticsAccessPolicy.closed`). Exported so other analytics
  * routes (such as `recent-logs`) apply exactly the same rule: `@UseGuards(AnalyticsAuthGuard)`.
  */
 @Injectable()
