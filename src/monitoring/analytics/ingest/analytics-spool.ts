@@ -37,6 +37,9 @@ export interface AnalyticsSpoolSettings {
 /** One spooled row: its table and its values. */
 export type SpooledRow = readonly [AnalyticsTable, AnalyticsRow];
 
+/** Spool directories open in this process (the pid in the lock file cannot tell two apps apart). */
+const OPEN_HERE = new Set<string>();
+
 const SEGMENT_FILE = /^(journal|overflow)-(\d{12})\.jsonl$/;
 const TABLES = new Set<string>(ANALYTICS_TABLES);
 
@@ -246,6 +249,7 @@ export class AnalyticsSpool {
     for (const segment of [...this.segments.values()]) {
       if (segment.kind === 'journal' && segment.outstanding === 0 && segment.bytes === 0) this.remove(segment.id);
     }
+    OPEN_HERE.delete(this.dir);
     try {
       unlinkSync(this.lockPath);
     } catch {
@@ -282,9 +286,13 @@ export class AnalyticsSpool {
   }
 
   private lock(): void {
+    if (OPEN_HERE.has(this.dir)) {
+      throw new Error(`spool directory ${this.dir} is in use by another application in this process`);
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         writeFileSync(this.lockPath, String(process.pid), { flag: 'wx' });
+        OPEN_HERE.add(this.dir);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
