@@ -278,18 +278,33 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
     });
     try {
       const app = track(
-        await createAnalyticsApp({ databaseUrl: proxiedUrl, analyticsQueryTimeoutMs: 500, databaseAcquireTimeoutMs: 300 }),
+        await createAnalyticsApp({
+          databaseUrl: proxiedUrl,
+          databasePoolSize: 1,
+          analyticsQueryTimeoutMs: 500,
+          databaseAcquireTimeoutMs: 300,
+        }),
       );
       await request(app.getHttpServer()).get('/api/analytics/summary?hours=1').expect(200);
       proxy.hold();
       const started = Date.now();
-      const res = await request(app.getHttpServer()).get('/api/analytics/summary?hours=1');
+      // The first request holds the only connection while the server does not answer; the
+      // second waits for a connection.
+      const [first, second] = await Promise.all([
+        request(app.getHttpServer()).get('/api/analytics/summary?hours=1'),
+        sleep(50).then(() => request(app.getHttpServer()).get('/api/analytics/costs?hours=1')),
+      ]);
       expect(Date.now() - started).toBeLessThan(3_000);
-      expect([res.status, res.body]).toEqual([
+      expect([first.status, first.body]).toEqual([
         503,
         { statusCode: 503, error: 'Service Unavailable', message: 'analytics database did not answer within 1500 ms' },
       ]);
+      expect([second.status, second.body]).toEqual([
+        503,
+        { statusCode: 503, error: 'Service Unavailable', message: 'no analytics database connection became free within 300 ms' },
+      ]);
       expect(errors).toContain('analytics database did not answer within 1500 ms');
+      expect(errors).toContain('no analytics database connection became free within 300 ms');
     } finally {
       spy.mockRestore();
     }

@@ -5,13 +5,19 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { Logger } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metrics';
+import { AnalyticsSpool } from '../../src/monitoring/analytics/ingest/analytics-spool';
+import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
+import type { MonitoringEvent } from '../../src/monitoring/events/monitoring-event';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * The long fault runs (`npm run faults`), kept out of `npm test`: each starts the fault app
  * (`fault-app.ts`) as a real process against PostgreSQL (`TEST_DATABASE_URL`), injects one fault
  * and compares the rows in the database with the calls the app acknowledged (HTTP 200).
- * FAULTS_ONLY=outage,sigterm,sigkill,loki picks runs; FAULTS_OUTAGE_S (default 60) and
+ * FAULTS_ONLY=outage,sigterm,sigkill,loki,cost picks runs; FAULTS_OUTAGE_S (default 60) and
  * FAULTS_KILLS (default 5) shorten them.
  */
 
@@ -345,6 +351,61 @@ async function lokiRun(): Promise<void> {
   });
 }
 
+/**
+ * What the journal costs each recorded event: the queue in this process, events recorded one per
+ * microtask run (as from separate requests, so each is journaled by its own append), with the
+ * spool on and off, including the flush that maps events to rows either way. The writer only
+ * counts (the database is not what is measured).
+ */
+async function costRun(): Promise<void> {
+  Logger.overrideLogger(false);
+  const event = (): MonitoringEvent => ({
+    kind: 'llm_call',
+    startedAt: new Date(),
+    durationMs: 12,
+    context: { requestId: 'req-1', agentId: 'agent', tenantId: 't1', userId: 'u1' },
+    success: true,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    usage: { inputTokens: 100, outputTokens: 20, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0 },
+    costNanoCents: 1_500_000,
+    streamed: false,
+  });
+  const measure = async (withSpool: boolean, n: number): Promise<number> => {
+    const dir = mkdtempSync(join(tmpdir(), 'faults-cost-'));
+    const spool = withSpool
+      ? new AnalyticsSpool({ dir, maxBytes: 1e10, fsync: 'interval', fsyncIntervalMs: 1000 })
+      : undefined;
+    spool?.open();
+    const queue = new AnalyticsWriteQueue(
+      { insert: (_table, rows) => Promise.resolve(rows.length) },
+      { capacity: 10_000_000, batchSize: 2000, flushIntervalMs: 60_000 },
+      new AnalyticsMetrics(new Registry(), 'cost_'),
+      spool,
+    );
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      queue.enqueue('llm_usage', event());
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    // Both variants map every event to a row (the flusher does it when the spool does not).
+    await queue.flush();
+    const micros = Number(process.hrtime.bigint() - started) / 1000 / n;
+    queue.stop();
+    spool?.close();
+    rmSync(dir, { recursive: true, force: true });
+    return micros;
+  };
+  const figures: Record<string, string | number> = {};
+  for (const round of [1, 2, 3]) {
+    const off = await measure(false, 50_000);
+    const on = await measure(true, 50_000);
+    figures[`µs per event, round ${round} (spool off / on)`] = `${off.toFixed(1)} / ${on.toFixed(1)}`;
+  }
+  results.push({ run: 'journal cost per recorded event (50,000 events, in process)', figures });
+}
+
 async function main(): Promise<void> {
   const only = process.env.FAULTS_ONLY?.split(',').map((s) => s.trim());
   const on = (name: string) => !only || only.includes(name);
@@ -353,6 +414,7 @@ async function main(): Promise<void> {
   if (on('sigterm')) await sigtermRun();
   if (on('sigkill')) await sigkillRun();
   if (on('loki')) await lokiRun();
+  if (on('cost')) await costRun();
   console.log('\n| Run | Figure | Value |\n|---|---|---|');
   for (const { run, figures } of results) {
     for (const [name, value] of Object.entries(figures)) console.log(`| ${run} | ${name} | ${value} |`);
