@@ -183,8 +183,8 @@ export interface MonitoringModuleOptions {
   shutdownTimeoutMs?: number;
 
   /**
-   * Serve the analytics REST API (reports read from PostgreSQL). Env `ANALYTICS_API_ENABLED`.
-   * Default `true`.
+   * Serve the analytics routes: the REST API (reports read from PostgreSQL), recent-logs, the page
+   * and the OpenAPI document; off, they all answer 404. Env `ANALYTICS_API_ENABLED`. Default `true`.
    */
   analyticsApiEnabled?: boolean;
   /**
