@@ -12,8 +12,10 @@ const FORBIDDEN = { statusCode: 403, error: 'Forbidden', message: ANALYTICS_CLOS
 
 describe('analytics access rules', () => {
   const apps: INestApplication[] = [];
-  const open = async (...args: Parameters<typeof createAnalyticsApp>) => {
-    const app = await createAnalyticsApp(...args);
+  // Request log lines stay in memory: the output shows results.
+  const quiet = { logDestination: { write: () => undefined } };
+  const open = async (runner: AnalyticsSqlRunner, options: Parameters<typeof createAnalyticsApp>[1] = {}) => {
+    const app = await createAnalyticsApp(runner, { ...quiet, ...options });
     apps.push(app);
     return { app, http: request(app.getHttpServer()) };
   };

@@ -15,7 +15,7 @@ import { PgBatchWriter } from '../../src/monitoring/analytics/ingest/analytics-b
 import { mapEventToRow } from '../../src/monitoring/analytics/ingest/analytics-row.mapper';
 import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
 import type { AnalyticsBatchWriter } from '../../src/monitoring/analytics/ingest/analytics-batch-writer';
-import { createAnalyticsApp, waitFor } from '../support/analytics-app';
+import { createAnalyticsApp as createApp, waitFor } from '../support/analytics-app';
 import { describeWithPostgres } from '../support/analytics-databases';
 import { startPostgres, type TestPostgres } from '../support/postgres-server';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -43,6 +43,22 @@ async function scrape(app: INestApplication, series: string): Promise<number> {
   return Number(match[1]);
 }
 
+/** Application log lines (JSON lines and Nest logger messages), kept in memory, not printed. */
+const appLines: string[] = [];
+
+/** The test app, its log lines captured in `appLines`. */
+const createAnalyticsApp = (...[options, adapter]: Parameters<typeof createApp>) =>
+  createApp({ logDestination: { write: (line: string) => appLines.push(line) }, ...options }, adapter);
+
+function captureNestLogger(): void {
+  const keep = (message: unknown) => {
+    appLines.push(String(message));
+  };
+  jest.spyOn(Logger.prototype, 'log').mockImplementation(keep);
+  jest.spyOn(Logger.prototype, 'warn').mockImplementation(keep);
+  jest.spyOn(Logger.prototype, 'error').mockImplementation(keep);
+}
+
 const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
 
 describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters', () => {
@@ -66,6 +82,8 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
   });
 
   beforeEach(async () => {
+    appLines.length = 0;
+    captureNestLogger();
     proxy.release();
     proxy.restore();
     // Each test counts from an empty table (the schema exists once the first app has migrated).
@@ -76,6 +94,7 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
     proxy.release();
     proxy.restore();
     for (const app of apps.splice(0)) await app.close().catch(() => undefined);
+    jest.restoreAllMocks();
   });
 
   afterAll(async () => {
@@ -278,60 +297,42 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
   });
 
   it('a frozen database gets a prompt 503 from the analytics API, whose body and log say the same thing', async () => {
-    const errors: string[] = [];
-    const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
-      errors.push(String(message));
-    });
-    try {
-      const app = track(
-        await createAnalyticsApp({
-          databaseUrl: proxiedUrl,
-          databasePoolSize: 1,
-          analyticsQueryTimeoutMs: 500,
-          databaseAcquireTimeoutMs: 300,
-        }),
-      );
-      await request(app.getHttpServer()).get('/api/analytics/summary?hours=1').expect(200);
-      proxy.hold();
-      const started = Date.now();
-      // The first request holds the only connection while the server does not answer; the
-      // second waits for a connection.
-      const [first, second] = await Promise.all([
-        request(app.getHttpServer()).get('/api/analytics/summary?hours=1'),
-        sleep(50).then(() => request(app.getHttpServer()).get('/api/analytics/costs?hours=1')),
-      ]);
-      expect(Date.now() - started).toBeLessThan(3_000);
-      expect([first.status, first.body]).toEqual([
-        503,
-        { statusCode: 503, error: 'Service Unavailable', message: 'analytics database did not answer within 1500 ms' },
-      ]);
-      expect([second.status, second.body]).toEqual([
-        503,
-        { statusCode: 503, error: 'Service Unavailable', message: 'no analytics database connection became free within 300 ms' },
-      ]);
-      expect(errors).toContain('analytics database did not answer within 1500 ms');
-      expect(errors).toContain('no analytics database connection became free within 300 ms');
-    } finally {
-      spy.mockRestore();
-    }
+    const app = track(
+      await createAnalyticsApp({
+        databaseUrl: proxiedUrl,
+        databasePoolSize: 1,
+        analyticsQueryTimeoutMs: 500,
+        databaseAcquireTimeoutMs: 300,
+      }),
+    );
+    await request(app.getHttpServer()).get('/api/analytics/summary?hours=1').expect(200);
+    proxy.hold();
+    const started = Date.now();
+    // The first request holds the only connection while the server does not answer; the
+    // second waits for a connection.
+    const [first, second] = await Promise.all([
+      request(app.getHttpServer()).get('/api/analytics/summary?hours=1'),
+      sleep(50).then(() => request(app.getHttpServer()).get('/api/analytics/costs?hours=1')),
+    ]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect([first.status, first.body]).toEqual([
+      503,
+      { statusCode: 503, error: 'Service Unavailable', message: 'analytics database did not answer within 1500 ms' },
+    ]);
+    expect([second.status, second.body]).toEqual([
+      503,
+      { statusCode: 503, error: 'Service Unavailable', message: 'no analytics database connection became free within 300 ms' },
+    ]);
+    expect(appLines).toContain('analytics database did not answer within 1500 ms');
+    expect(appLines).toContain('no analytics database connection became free within 300 ms');
   });
 
   it('answers 503 "not connected" (and logs the same) while the database has never been reachable', async () => {
-    const errors: string[] = [];
-    const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
-      errors.push(String(message));
-    });
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    try {
-      proxy.cut();
-      const app = track(await createAnalyticsApp({ databaseUrl: proxiedUrl }));
-      const res = await request(app.getHttpServer()).get('/api/analytics/costs?hours=1');
-      expect([res.status, res.body.message]).toEqual([503, 'analytics database is not connected']);
-      expect(errors).toContain('analytics database is not connected');
-    } finally {
-      spy.mockRestore();
-      jest.restoreAllMocks();
-    }
+    proxy.cut();
+    const app = track(await createAnalyticsApp({ databaseUrl: proxiedUrl }));
+    const res = await request(app.getHttpServer()).get('/api/analytics/costs?hours=1');
+    expect([res.status, res.body.message]).toEqual([503, 'analytics database is not connected']);
+    expect(appLines).toContain('analytics database is not connected');
   });
 });
 
