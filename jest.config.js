@@ -12,5 +12,6 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/support/spool-dir.setup.js'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -1,12 +1,16 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { AGENT_CATALOGUE, UnknownAgentError } from './agents/agent.factory';
+import { MonitoringReadiness } from '../monitoring';
 import { DemoService, UnknownWorkflowError } from './demo.service';
 import { WORKFLOW_CATALOGUE } from './workflows/workflow-executor';
 
 /** HTTP routes of the demo monolith. */
 @Controller()
 export class DemoController {
-  constructor(private readonly demo: DemoService) {}
+  constructor(
+    private readonly demo: DemoService,
+    private readonly readiness: MonitoringReadiness,
+  ) {}
 
   @Get('agents')
   listAgents() {
@@ -43,5 +47,11 @@ export class DemoController {
   @Get('health')
   health() {
     return { status: 'ok' };
+  }
+
+  /** Readiness for a load balancer: 503 from the moment shutdown begins (SIGTERM). */
+  @Get('health/ready')
+  ready() {
+    return this.readiness.check();
   }
 }

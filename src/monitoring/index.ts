@@ -79,3 +79,4 @@ export {
   WorkflowAnalyticsHourly,
   AnalyticsAggregationState,
 } from './analytics/entities';
+export { MonitoringReadiness, SHUTTING_DOWN_MESSAGE } from './lifecycle/monitoring-readiness';

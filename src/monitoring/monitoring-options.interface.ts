@@ -134,9 +134,10 @@ export interface MonitoringModuleOptions {
   /** Apply pending analytics migrations at startup. Env `ANALYTICS_RUN_MIGRATIONS`. Default `true`. */
   analyticsRunMigrations?: boolean;
   /**
-   * Most analytics rows waiting for the database; beyond it rows are dropped and counted in
-   * `analytics_rows_dropped_total`. The default rides out a one-minute outage at 1,000 events/s.
-   * Env `ANALYTICS_QUEUE_CAPACITY`. Default `100000`.
+   * Most analytics rows waiting in memory for the database (about 100 s of an outage at 1,000
+   * rows/s); beyond it rows go to the spool, or are dropped and counted in
+   * `analytics_rows_dropped_total` when the spool is off or full. Env `ANALYTICS_QUEUE_CAPACITY`.
+   * Default `100000`.
    */
   analyticsQueueCapacity?: number;
   /** Most rows per analytics INSERT. Env `ANALYTICS_BATCH_SIZE`. Default `2000`. */
@@ -145,13 +146,50 @@ export interface MonitoringModuleOptions {
   analyticsFlushIntervalMs?: number;
   /**
    * Longest time shutdown waits for queued analytics rows to be written before closing the
-   * database. Env `ANALYTICS_SHUTDOWN_TIMEOUT_MS`. Default `10000`.
+   * database (within `shutdownTimeoutMs`); rows left then stay in the spool. Env
+   * `ANALYTICS_SHUTDOWN_TIMEOUT_MS`. Default `10000`.
    */
   analyticsShutdownTimeoutMs?: number;
+  /**
+   * Keep analytics rows in a local append-only spool: a journal of queued rows (replayed after a
+   * crash), rows beyond the queue capacity, rows left when the shutdown budget is spent. Env
+   * `ANALYTICS_SPOOL_ENABLED`. Default `true`.
+   */
+  analyticsSpoolEnabled?: boolean;
+  /** Directory of the analytics spool (one process per directory). Env `ANALYTICS_SPOOL_DIR`. Default `./.data/spool`. */
+  analyticsSpoolDir?: string;
+  /** Most bytes the analytics spool holds; beyond it rows are dropped and counted. Env `ANALYTICS_SPOOL_MAX_BYTES`. Default `268435456`. */
+  analyticsSpoolMaxBytes?: number;
+  /**
+   * When spooled rows are forced to disk: `interval` (every `analyticsSpoolFsyncIntervalMs`),
+   * `always` (after every append) or `never` (left to the OS). A process crash loses nothing
+   * appended whatever the policy; this bounds what a machine crash can lose. Env
+   * `ANALYTICS_SPOOL_FSYNC`. Default `interval`.
+   */
+  analyticsSpoolFsync?: 'interval' | 'always' | 'never';
+  /** Milliseconds between two fsyncs of the spool with the `interval` policy. Env `ANALYTICS_SPOOL_FSYNC_INTERVAL_MS`. Default `1000`. */
+  analyticsSpoolFsyncIntervalMs?: number;
+  /**
+   * Longest time one analytics API query may run (PostgreSQL `statement_timeout`, and a client-side
+   * limit for a server that does not answer at all); past it the API answers 503. Env
+   * `ANALYTICS_QUERY_TIMEOUT_MS`. Default `5000`.
+   */
+  analyticsQueryTimeoutMs?: number;
+  /**
+   * Longest wait of an analytics API request for a connection of the pool; past it the API
+   * answers 503. Env `DATABASE_ACQUIRE_TIMEOUT_MS`. Default `2000`.
+   */
+  databaseAcquireTimeoutMs?: number;
+  /**
+   * Budget of the whole shutdown, from SIGTERM (`beforeApplicationShutdown`) to the last row
+   * written or spooled: keep it below the orchestrator's grace period (Kubernetes: 30 s). Env
+   * `SHUTDOWN_TIMEOUT_MS`. Default `8000`.
+   */
+  shutdownTimeoutMs?: number;
 
   /**
-   * Serve the analytics REST API (reports read from PostgreSQL). Env `ANALYTICS_API_ENABLED`.
-   * Default `true`.
+   * Serve the analytics routes: the REST API (reports read from PostgreSQL), recent-logs, the page
+   * and the OpenAPI document; off, they all answer 404. Env `ANALYTICS_API_ENABLED`. Default `true`.
    */
   analyticsApiEnabled?: boolean;
   /**
@@ -179,6 +217,12 @@ export interface MonitoringModuleOptions {
    * instantiated with its dependencies. Default: none.
    */
   analyticsGuard?: Type<CanActivate> | CanActivate;
+  /**
+   * Serve the analytics routes to anyone when `NODE_ENV` is `production` and neither
+   * `analyticsApiToken` nor `analyticsGuard` is set; without it they answer 403 there. Env
+   * `ANALYTICS_PUBLIC`. Default `false`.
+   */
+  analyticsPublic?: boolean;
   /**
    * Also protect the metrics endpoint with `analyticsApiToken` / `analyticsGuard` (Prometheus
    * sends the token with `authorization: { credentials: ... }`). Env `PROTECT_METRICS`. Default `false`.

@@ -240,6 +240,15 @@ function checkDatabaseUrl(field: string, value: unknown): string | undefined {
   return s;
 }
 
+const FSYNC_POLICIES = ['interval', 'always', 'never'] as const;
+
+function checkFsync(field: string, value: unknown): (typeof FSYNC_POLICIES)[number] {
+  if (typeof value !== 'string' || !(FSYNC_POLICIES as readonly string[]).includes(value)) {
+    throw new MonitoringOptionsError(field, `must be one of ${FSYNC_POLICIES.join(', ')}`);
+  }
+  return value as (typeof FSYNC_POLICIES)[number];
+}
+
 function checkFn<T>(field: string, value: T | undefined): T | undefined {
   if (value !== undefined && typeof value !== 'function') {
     throw new MonitoringOptionsError(field, 'must be a function');
@@ -501,6 +510,51 @@ function resolveOptions(options: MonitoringModuleOptions, env: Env): MonitoringO
         10_000,
       0,
       300_000,
+    ),
+    analyticsSpoolEnabled: checkBool(
+      'analyticsSpoolEnabled',
+      options.analyticsSpoolEnabled ?? envBool(env, 'ANALYTICS_SPOOL_ENABLED', 'analyticsSpoolEnabled') ?? true,
+    ),
+    analyticsSpoolDir: checkStr('analyticsSpoolDir', options.analyticsSpoolDir ?? envStr(env, 'ANALYTICS_SPOOL_DIR') ?? './.data/spool'),
+    analyticsSpoolMaxBytes: checkInt(
+      'analyticsSpoolMaxBytes',
+      options.analyticsSpoolMaxBytes ?? envInt(env, 'ANALYTICS_SPOOL_MAX_BYTES', 'analyticsSpoolMaxBytes') ?? 268_435_456,
+      1024,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    analyticsSpoolFsync: checkFsync(
+      'analyticsSpoolFsync',
+      options.analyticsSpoolFsync ?? envStr(env, 'ANALYTICS_SPOOL_FSYNC') ?? 'interval',
+    ),
+    analyticsSpoolFsyncIntervalMs: checkInt(
+      'analyticsSpoolFsyncIntervalMs',
+      options.analyticsSpoolFsyncIntervalMs ??
+        envInt(env, 'ANALYTICS_SPOOL_FSYNC_INTERVAL_MS', 'analyticsSpoolFsyncIntervalMs') ??
+        1000,
+      10,
+      600_000,
+    ),
+    analyticsQueryTimeoutMs: checkInt(
+      'analyticsQueryTimeoutMs',
+      options.analyticsQueryTimeoutMs ?? envInt(env, 'ANALYTICS_QUERY_TIMEOUT_MS', 'analyticsQueryTimeoutMs') ?? 5000,
+      1,
+      600_000,
+    ),
+    databaseAcquireTimeoutMs: checkInt(
+      'databaseAcquireTimeoutMs',
+      options.databaseAcquireTimeoutMs ?? envInt(env, 'DATABASE_ACQUIRE_TIMEOUT_MS', 'databaseAcquireTimeoutMs') ?? 2000,
+      1,
+      600_000,
+    ),
+    shutdownTimeoutMs: checkInt(
+      'shutdownTimeoutMs',
+      options.shutdownTimeoutMs ?? envInt(env, 'SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs') ?? 8000,
+      0,
+      600_000,
+    ),
+    analyticsPublic: checkBool(
+      'analyticsPublic',
+      options.analyticsPublic ?? envBool(env, 'ANALYTICS_PUBLIC', 'analyticsPublic') ?? false,
     ),
     costTrackingEnabled: checkBool(
       'costTrackingEnabled',

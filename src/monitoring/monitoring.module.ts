@@ -36,6 +36,7 @@ import {
 } from './analytics/api/analytics-api.providers';
 import { AnalyticsAccessPolicy, AnalyticsAuthGuard, MetricsAuthGuard } from './analytics/api/analytics-auth.guard';
 import { AnalyticsQueryService } from './analytics/api/analytics-query.service';
+import { MonitoringReadiness } from './lifecycle/monitoring-readiness';
 
 const EXPORTS = [
   MONITORING_OPTIONS,
@@ -49,6 +50,7 @@ const EXPORTS = [
   AnalyticsAuthGuard,
   AnalyticsDatabase,
   HourlyAggregator,
+  MonitoringReadiness,
 ];
 
 /**
@@ -129,6 +131,7 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
         ...createAnalyticsApiProviders(),
         ...optionProviders,
         ...createMonitoringProviders(),
+        MonitoringReadiness,
         RequestTrackingMiddleware,
         RequestLoggerMiddleware,
         { provide: APP_INTERCEPTOR, useClass: RouteCaptureInterceptor },

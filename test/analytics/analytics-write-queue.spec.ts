@@ -158,7 +158,7 @@ describeEachDatabase('AnalyticsWriteQueue', (kind) => {
     );
     expect(queue.depth).toBe(25);
     const result = await queue.drain(100);
-    expect(result).toEqual({ dropped: 25 });
+    expect(result).toEqual({ dropped: 25, spooled: 0 });
     expect(await metric('magure_analytics_rows_dropped_total')).toContain(
       '{table="workflow_analytics"} 25',
     );

@@ -6,7 +6,10 @@ import {
   Module,
   type INestApplication,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   MonitoringModule,
   TrackAgent,
@@ -99,6 +102,14 @@ export class WorkController {
     return { ok: true };
   }
 
+  /** One LLM call after 300 ms of other work: a request still in flight when shutdown begins. */
+  @Get('slow')
+  async slow(): Promise<{ ok: boolean }> {
+    await new Promise((r) => setTimeout(r, 300));
+    await this.model.complete({ model: 'gpt-4o-mini', promptTokens: 10, completionTokens: 5 });
+    return { ok: true };
+  }
+
   @Get('fail')
   async fail(@Headers('x-model') model?: string): Promise<{ ok: boolean }> {
     await this.model
@@ -114,6 +125,7 @@ export class WorkController {
  */
 export async function createAnalyticsApp(
   options: MonitoringModuleOptions,
+  httpAdapter?: AbstractHttpAdapter,
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -123,6 +135,8 @@ export async function createAnalyticsApp(
           userId: header(request.headers['x-user-id']),
           tenantId: header(request.headers['x-tenant-id']),
         }),
+        // A spool of its own unless the test shares one on purpose (see spool-dir.setup.js).
+        analyticsSpoolDir: mkdtempSync(join(tmpdir(), 'mon-spool-app-')),
         ...options,
       }),
     ],
@@ -131,7 +145,9 @@ export async function createAnalyticsApp(
   })
   class AnalyticsTestAppModule {}
 
-  const app = await NestFactory.create(AnalyticsTestAppModule, { logger: ['error', 'warn'] });
+  const app = httpAdapter
+    ? await NestFactory.create(AnalyticsTestAppModule, httpAdapter, { logger: ['error', 'warn'] })
+    : await NestFactory.create(AnalyticsTestAppModule, { logger: ['error', 'warn'] });
   await app.init();
   return app;
 }

@@ -11,6 +11,8 @@ export class AnalyticsMetrics {
   readonly rowsWritten: Counter<'table'>;
   /** Rows given up (queue full, rejected by the database, or left at shutdown), by table. */
   readonly rowsDropped: Counter<'table'>;
+  /** Rows written to the local spool instead of PostgreSQL (queue full, or left at shutdown), by table. */
+  readonly rowsSpooled: Counter<'table'>;
   /** Duration of one batch INSERT. */
   readonly flushDuration: Histogram;
   /** Batch INSERTs that failed (the batch stays queued and is retried). */
@@ -21,6 +23,7 @@ export class AnalyticsMetrics {
   readonly aggregationLastClosedHour: Gauge;
 
   private queueDepth: () => number = () => 0;
+  private spoolBytes: () => number = () => 0;
   private poolStats: () => PoolStats = () => ({ total: 0, idle: 0, waiting: 0 });
 
   constructor(registry: Registry, prefix: string) {
@@ -60,10 +63,25 @@ export class AnalyticsMetrics {
       labelNames: ['table'],
       registers,
     });
+    this.rowsSpooled = new Counter({
+      name: `${prefix}analytics_rows_spooled_total`,
+      help: 'Analytics rows written to the local spool file instead of PostgreSQL (queue full, or left at shutdown), by table',
+      labelNames: ['table'],
+      registers,
+    });
+    new Gauge({
+      name: `${prefix}analytics_spool_bytes`,
+      help: 'Bytes of analytics rows held in the local spool directory',
+      registers,
+      collect() {
+        this.set(read.spoolBytes());
+      },
+    });
     for (const table of ANALYTICS_TABLES) {
       // Present from the start at 0, so rate() and alerts see the series before the first row.
       this.rowsWritten.inc({ table }, 0);
       this.rowsDropped.inc({ table }, 0);
+      this.rowsSpooled.inc({ table }, 0);
     }
     this.flushDuration = new Histogram({
       name: `${prefix}analytics_flush_duration_seconds`,
@@ -92,6 +110,11 @@ export class AnalyticsMetrics {
   /** Reads the queue depth gauge from `depth` at each scrape. */
   watchQueue(depth: () => number): void {
     this.queueDepth = depth;
+  }
+
+  /** Reads the spool size gauge from `bytes` at each scrape. */
+  watchSpool(bytes: () => number): void {
+    this.spoolBytes = bytes;
   }
 
   /** Reads the pool connection gauge from `stats` at each scrape. */

@@ -10,6 +10,9 @@ import { AnalyticsSink } from './analytics.sink';
 import { AnalyticsDatabase } from './database/analytics-database';
 import { PgBatchWriter } from './ingest/analytics-batch-writer';
 import { AnalyticsWriteQueue } from './ingest/analytics-write-queue';
+import { AnalyticsSpool } from './ingest/analytics-spool';
+import { countPresentRows } from './ingest/analytics-row-presence';
+import { MonitoringReadiness } from '../lifecycle/monitoring-readiness';
 
 /**
  * The analytics part of the module. Each provider resolves to null when `analyticsEnabled` is
@@ -45,12 +48,27 @@ export function createAnalyticsProviders(): FactoryProvider[] {
       },
     },
     {
+      provide: AnalyticsSpool,
+      inject: [MONITORING_OPTIONS, AnalyticsDatabase],
+      // Nothing is touched on disk until the lifecycle opens it.
+      useFactory: (options: MonitoringOptions, database: AnalyticsDatabase | null) =>
+        database && options.analyticsSpoolEnabled
+          ? new AnalyticsSpool({
+              dir: options.analyticsSpoolDir,
+              maxBytes: options.analyticsSpoolMaxBytes,
+              fsync: options.analyticsSpoolFsync,
+              fsyncIntervalMs: options.analyticsSpoolFsyncIntervalMs,
+            })
+          : null,
+    },
+    {
       provide: AnalyticsWriteQueue,
-      inject: [MONITORING_OPTIONS, AnalyticsDatabase, AnalyticsMetrics],
+      inject: [MONITORING_OPTIONS, AnalyticsDatabase, AnalyticsMetrics, AnalyticsSpool],
       useFactory: (
         options: MonitoringOptions,
         database: AnalyticsDatabase | null,
         metrics: AnalyticsMetrics | null,
+        spool: AnalyticsSpool | null,
       ) => {
         if (!database || !metrics) return null;
         const queue = new AnalyticsWriteQueue(
@@ -61,8 +79,11 @@ export function createAnalyticsProviders(): FactoryProvider[] {
             flushIntervalMs: options.analyticsFlushIntervalMs,
           },
           metrics,
+          spool ?? undefined,
+          (table, ids) => countPresentRows(database, table, ids),
         );
         metrics.watchQueue(() => queue.depth);
+        if (spool) metrics.watchSpool(() => spool.bytes);
         return queue;
       },
     },
@@ -94,15 +115,31 @@ export function createAnalyticsProviders(): FactoryProvider[] {
     },
     {
       provide: AnalyticsLifecycle,
-      inject: [MONITORING_OPTIONS, AnalyticsDatabase, AnalyticsWriteQueue, HourlyAggregator],
+      inject: [
+        MONITORING_OPTIONS,
+        AnalyticsDatabase,
+        AnalyticsWriteQueue,
+        HourlyAggregator,
+        AnalyticsSpool,
+        { token: MonitoringReadiness, optional: true },
+      ],
       useFactory: (
         options: MonitoringOptions,
         database: AnalyticsDatabase | null,
         queue: AnalyticsWriteQueue | null,
         aggregator: HourlyAggregator | null,
+        spool: AnalyticsSpool | null,
+        readiness: MonitoringReadiness | undefined,
       ) =>
         database && queue && aggregator
-          ? new AnalyticsLifecycle(database, queue, aggregator, options.analyticsShutdownTimeoutMs)
+          ? new AnalyticsLifecycle(
+              database,
+              queue,
+              aggregator,
+              Math.min(options.analyticsShutdownTimeoutMs, options.shutdownTimeoutMs),
+              spool ?? undefined,
+              readiness,
+            )
           : null,
     },
   ];

@@ -9,7 +9,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '../openapi/openapi.decorators';
-import { AnalyticsAuthGuard } from '../analytics/api/analytics-auth.guard';
+import { AnalyticsApiEnabledGuard, AnalyticsAuthGuard } from '../analytics/api/analytics-auth.guard';
 import { RecentLogsService, type RecentLogsResponse } from './recent-logs.service';
 import { parseRecentLogsQuery } from './recent-logs.query';
 
@@ -22,13 +22,15 @@ export const ANALYTICS_API_PREFIX = 'api/analytics';
  * Query parameters: `limit` (1..1000, default 50), `level` (lowest level:
  * trace|debug|info|warn|error|fatal), `agent_id`, `workflow_id`, `request_id`, `contains`
  * (substring of the line), and a time range: `from` / `to` (ISO 8601) or `hours` back from `to`
- * (default 24). Invalid parameters get a 400 naming them; an unreachable Loki a 503. The
+ * (default 24). Invalid or unknown parameters get a 400 naming them; an unreachable Loki a 503;
+ * with `analyticsApiEnabled: false` the route answers 404. The
  * analytics access rule (bearer token or guard) applies, as on the other analytics routes.
  */
 export function createRecentLogsController(prefix: string): Type<unknown> {
   @ApiTags('analytics')
   @ApiBearerAuth('bearer')
-  @UseGuards(AnalyticsAuthGuard)
+  // The analytics switch covers this route too (404 when the API is off).
+  @UseGuards(AnalyticsApiEnabledGuard, AnalyticsAuthGuard)
   @Controller(prefix.replace(/^\/+/, ''))
   class RecentLogsController {
     constructor(@Inject(RecentLogsService) readonly recentLogs: RecentLogsService) {}

@@ -11,6 +11,18 @@ export const DEFAULT_RECENT_LOGS_HOURS = 24;
 /** Longest time range (Loki's default `max_query_length` is 721h). */
 export const MAX_RECENT_LOGS_HOURS = 720;
 const MAX_ID_LENGTH = 256;
+/** The query parameters recent-logs accepts; any other is refused with 400. */
+const RECENT_LOGS_PARAMETERS = new Set([
+  'limit',
+  'level',
+  'from',
+  'to',
+  'hours',
+  'contains',
+  'agent_id',
+  'workflow_id',
+  'request_id',
+]);
 const MAX_CONTAINS_LENGTH = 500;
 
 /** A validated recent-logs query. */
@@ -82,6 +94,9 @@ export function parseRecentLogsQuery(
   raw: Record<string, unknown>,
   now: Date = new Date(),
 ): RecentLogsQuery {
+  // Refused like on the report routes: a misspelt filter must not silently return everything.
+  const unknown = Object.keys(raw).filter((key) => !RECENT_LOGS_PARAMETERS.has(key));
+  if (unknown.length > 0) bad(unknown.map((key) => `property ${key} should not exist`).join('; '));
   const limitRaw = single(raw, 'limit');
   let limit = DEFAULT_RECENT_LOGS_LIMIT;
   if (limitRaw !== undefined) {

@@ -600,7 +600,9 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
       const res = await http().get(`/api/analytics${path}`);
       answered.push([path, res.status, res.body]);
     }
-    expect(answered).toEqual(cases.map(([path, message]) => [path, 400, { statusCode: 400, error: 'Bad Request', message }]));
+    expect(answered).toEqual(
+      cases.map(([path, message]) => [path, 400, { statusCode: 400, error: 'Bad Request', message: message.join('; ') }]),
+    );
   });
 
   it('binds every filter as a parameter: SQL in a filter value is data', async () => {

@@ -3,6 +3,7 @@ import {
   ForbiddenException,
   Inject,
   Injectable,
+  Logger,
   NotFoundException,
   UnauthorizedException,
   type CanActivate,
@@ -19,6 +20,12 @@ import type { MonitoringOptions } from '../../monitoring-options.interface';
 interface HeaderCarrier {
   headers?: Record<string, string | string[] | undefined>;
 }
+
+/** Message of the 403 answer of analytics routes in production without any access control. */
+export const ANALYTICS_CLOSED_MESSAGE =
+  'analytics routes are closed: NODE_ENV is production and no access control is configured. ' +
+  'Set analyticsApiToken (ANALYTICS_API_TOKEN) or analyticsGuard, or analyticsPublic: true ' +
+  '(ANALYTICS_PUBLIC=true) to serve them to anyone';
 
 /** Message of the 401 answer (the same whether the token is missing or wrong). */
 export const ANALYTICS_UNAUTHORIZED_MESSAGE = 'a valid analytics API token is required (Authorization: Bearer <token>)';
@@ -55,6 +62,7 @@ type GuardClass = Type<CanActivate>;
  */
 @Injectable()
 export class AnalyticsAccessPolicy implements OnApplicationBootstrap {
+  private readonly logger = new Logger('MonitoringAnalytics');
   private resolved?: Promise<CanActivate>;
 
   constructor(
@@ -62,12 +70,37 @@ export class AnalyticsAccessPolicy implements OnApplicationBootstrap {
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {}
 
+  /**
+   * True when the analytics routes must refuse everyone: in production (`NODE_ENV=production`)
+   * with neither a token nor a guard, unless the app opted in with `analyticsPublic: true`.
+   * Analytics hold costs and usage per customer: open by default is safe only on a laptop.
+   */
+  get closed(): boolean {
+    const o = this.options;
+    return (
+      o.environment === 'production' &&
+      o.analyticsApiToken === undefined &&
+      o.analyticsGuard === undefined &&
+      !o.analyticsPublic
+    );
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.analyticsGuard !== undefined) await this.userGuard(this.options.analyticsGuard);
+    if (!this.options.analyticsApiEnabled) return;
+    if (this.closed) this.logger.warn(`${ANALYTICS_CLOSED_MESSAGE} (they answer 403)`);
+    else if (
+      this.options.environment === 'production' &&
+      this.options.analyticsApiToken === undefined &&
+      this.options.analyticsGuard === undefined
+    ) {
+      this.logger.warn('analytics routes are served to anyone (analyticsPublic: true)');
+    }
   }
 
   /** Throws 401 / 403 when the request may not read analytics; resolves true otherwise. */
   async check(context: ExecutionContext): Promise<boolean> {
+    if (this.closed) throw new ForbiddenException(ANALYTICS_CLOSED_MESSAGE);
     const token = this.options.analyticsApiToken;
     if (token !== undefined) {
       const given = bearerToken(context.switchToHttp().getRequest<HeaderCarrier>());
@@ -131,7 +164,8 @@ export class AnalyticsAccessPolicy implements OnApplicationBootstrap {
 /**
  * Protects the analytics API: requires `Authorization: Bearer <analyticsApiToken>` when a token is
  * configured (401 otherwise, compared in constant time), then runs the `analyticsGuard` option
- * when one is given. Without either option every request passes. Exported so other analytics
+ * when one is given. Without either option every request passes, except in production (see
+ * `AnalyticsAccessPolicy.closed`). Exported so other analytics
  * routes (such as `recent-logs`) apply exactly the same rule: `@UseGuards(AnalyticsAuthGuard)`.
  */
 @Injectable()

@@ -3,6 +3,7 @@ import { loadSwagger } from '../../openapi/openapi.decorators';
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
 import type { MonitoringOptions } from '../../monitoring-options.interface';
 import { ANALYTICS_API_TAG } from './analytics.controller';
+import { AnalyticsAccessPolicy } from './analytics-auth.guard';
 
 /** Options of `setupAnalyticsOpenApi`. */
 export interface AnalyticsOpenApiOptions {
@@ -37,7 +38,8 @@ export interface AnalyticsOpenApiDocument {
  *
  * The document lists only the analytics routes (the app's own routes are left to its own
  * OpenAPI setup, if any). Swagger UI's files come from the installed `swagger-ui-dist` package,
- * not from a CDN. Returns the document, or undefined when the analytics API is disabled.
+ * not from a CDN. Returns the document, or undefined (and serves nothing) when the analytics API
+ * is disabled or closed (production without access control, see `analyticsPublic`).
  *
  * Needs the optional peer `@nestjs/swagger` (`^11` with NestJS 11, `^12` with NestJS 12), loaded
  * only here; without it this throws an error naming the package.
@@ -48,6 +50,8 @@ export function setupAnalyticsOpenApi(
 ): AnalyticsOpenApiDocument | undefined {
   const settings = app.get<MonitoringOptions>(MONITORING_OPTIONS, { strict: false });
   if (!settings.analyticsApiEnabled) return undefined;
+  // Closed in production without access control: the document describes routes that answer 403.
+  if (app.get(AnalyticsAccessPolicy, { strict: false }).closed) return undefined;
   const { DocumentBuilder, SwaggerModule } = loadSwagger();
   const config = new DocumentBuilder()
     .setTitle(options.title ?? 'Analytics API')

@@ -511,9 +511,9 @@ export class AnalyticsQueryService {
     const first = Math.floor(range.from.getTime() / size) * size;
     const pointCount = Math.ceil((range.to.getTime() - first) / size);
     if (pointCount > MAX_SERIES_POINTS) {
-      throw new BadRequestException([
+      throw new BadRequestException(
         `the range has ${pointCount} ${bucket} buckets, more than ${MAX_SERIES_POINTS}: use bucket=day or a shorter range`,
-      ]);
+      );
     }
     const coverage = await this.coverage();
     const measures =
@@ -670,8 +670,14 @@ export class AnalyticsQueryService {
         try {
           return await runner.query(sql, parameters);
         } catch (error) {
+          // The answer and the log say the same thing; the log adds the driver's details.
+          if ((error as Error | undefined)?.name === 'AnalyticsUnavailableError') {
+            const message = (error as Error).message;
+            this.logger.error(message);
+            throw new ServiceUnavailableException(message);
+          }
           const e = error as { message?: string; code?: string };
-          this.logger.error(`analytics query failed${e.code ? ` (${e.code})` : ''}: ${e.message ?? String(error)}`);
+          this.logger.error(`analytics database query failed${e.code ? ` (${e.code})` : ''}: ${e.message ?? String(error)}`);
           throw new ServiceUnavailableException('analytics database query failed');
         }
       },

@@ -65,7 +65,7 @@ export interface RangeParameters {
 }
 
 function badRequest(message: string): BadRequestException {
-  return new BadRequestException([message]);
+  return new BadRequestException(message);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Controller, Get, Inject, NotFoundException, Req, Res, type Type } from '@nestjs/common';
+import { Controller, ForbiddenException, Get, Inject, NotFoundException, Req, Res, type Type } from '@nestjs/common';
+import { ANALYTICS_CLOSED_MESSAGE, AnalyticsAccessPolicy } from '../api/analytics-auth.guard';
 import { ApiExcludeController } from '../../openapi/openapi.decorators';
 import { MONITORING_OPTIONS } from '../../monitoring.constants';
 import type { MonitoringOptions } from '../../monitoring-options.interface';
@@ -27,18 +28,22 @@ export function mountPrefix(requestUrl: string, uiPath: string): string {
 /**
  * Creates the controller serving the built-in analytics page at `uiPath`. The page holds no data
  * (it fetches the API with the token the user types in), so it is served without the API's
- * access check; each answer carries a Content-Security-Policy allowing only its own inline
+ * token check (but not in production without any access control, see `analyticsPublic`); each answer carries a Content-Security-Policy allowing only its own inline
  * script and style (by nonce) and requests to this origin.
  */
 export function createAnalyticsUiController(uiPath: string, apiPrefix: string): Type<unknown> {
   @ApiExcludeController()
   @Controller()
   class AnalyticsUiController {
-    constructor(@Inject(MONITORING_OPTIONS) private readonly options: MonitoringOptions) {}
+    constructor(
+      @Inject(MONITORING_OPTIONS) private readonly options: MonitoringOptions,
+      @Inject(AnalyticsAccessPolicy) private readonly access: AnalyticsAccessPolicy,
+    ) {}
 
     @Get(uiPath)
     page(@Req() request: PageRequest, @Res({ passthrough: true }) response: PageResponse): string {
       if (!this.options.analyticsApiEnabled || !this.options.analyticsUiEnabled) throw new NotFoundException();
+      if (this.access.closed) throw new ForbiddenException(ANALYTICS_CLOSED_MESSAGE);
       const nonce = randomBytes(16).toString('base64');
       const apiBase = mountPrefix(request.originalUrl ?? request.url ?? '', uiPath) + apiPrefix;
       const headers: Record<string, string> = {

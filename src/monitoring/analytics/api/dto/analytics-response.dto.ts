@@ -264,10 +264,9 @@ export class AgentsResponseDto {
 export class AnalyticsErrorDto {
   @ApiProperty({ example: 400 }) statusCode!: number;
   @ApiProperty({
-    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-    example: ['hours must be an integer from 1 to 87600'],
-    description: 'What is wrong; each message names the parameter.',
+    example: 'hours must be an integer from 1 to 87600',
+    description: 'What is wrong, naming the parameter (several problems are joined by "; ").',
   })
-  message!: string | string[];
+  message!: string;
   @ApiPropertyOptional({ example: 'Bad Request' }) error?: string;
 }
