@@ -229,7 +229,8 @@ describeEachDatabase('runs as traces: API', (kind) => {
     for (const [url, message] of cases) {
       const res = await api().get(url);
       expect({ url, status: res.status }).toEqual({ url, status: 400 });
-      expect(JSON.stringify(res.body.message)).toContain(message);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining(message) });
+      expect(typeof res.body.message).toBe('string');
     }
     const missing = await api().get('/api/analytics/runs/01a24873-dd92-780e-8b31-3faac1b42707');
     expect(missing.status).toBe(404);

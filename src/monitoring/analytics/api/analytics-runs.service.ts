@@ -81,7 +81,7 @@ export class AnalyticsRunsService {
     const kind: RunKind | undefined =
       query.kind ?? (query.workflow_id !== undefined ? 'workflow' : query.agent_id !== undefined ? 'agent' : undefined);
     if ((kind === 'agent' && query.workflow_id !== undefined) || (kind === 'workflow' && query.agent_id !== undefined))
-      throw new BadRequestException(['workflow_id selects workflow runs and agent_id agent runs: give one of them']);
+      throw new BadRequestException('workflow_id selects workflow runs and agent_id agent runs: give one of them');
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const params: unknown[] = [range.from.toISOString(), range.to.toISOString()];
     const p = (value: unknown) => `$${params.push(value)}`;
@@ -166,7 +166,7 @@ export class AnalyticsRunsService {
     const sql = `${selects.map((s) => s.replace('%W', where)).join('\nUNION ALL\n')}\nLIMIT ${MAX_TREE_ROWS + 1}`;
     const rows = (await this.queries.read(sql, params)) as StepRow[];
     if (rows.length > MAX_TREE_ROWS)
-      throw new BadRequestException([`the run has more than ${MAX_TREE_ROWS} steps: too large to show as one tree`]);
+      throw new BadRequestException(`the run has more than ${MAX_TREE_ROWS} steps: too large to show as one tree`);
     return rows;
   }
 }
@@ -222,7 +222,7 @@ function encodeCursor(started: string, id: string): string {
 function decodeCursor(cursor: string): { started: string; id: string } {
   const [started, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (extra !== undefined || !started || !id || !UUID.test(id) || Number.isNaN(Date.parse(started)))
-    throw new BadRequestException(['cursor must be the nextCursor of a previous page']);
+    throw new BadRequestException('cursor must be the nextCursor of a previous page');
   return { started, id };
 }
 
