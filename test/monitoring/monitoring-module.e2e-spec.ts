@@ -12,9 +12,9 @@ import {
   type INestApplication,
   type ModuleMetadata,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { MonitoringModule, MonitoringOptionsError, TrackAgent, MonitoringContext } from '../../src/monitoring';
+import { createAppOn, describeEachAdapter, type HttpAdapterName } from '../support/http-adapters';
 import { parsePrometheusText, sampleValue, sumValues } from '../support/prometheus-text';
 
 class Agent {
@@ -31,8 +31,16 @@ class Deny implements CanActivate {
   }
 }
 
+/** Holds `/items/slow/wait` requests open until the test releases them. */
+const gate = { open: undefined as (() => void) | undefined };
+
 @Controller('items')
 class ItemsController {
+  @Get('slow/wait')
+  async slow() {
+    await new Promise<void>((resolve) => (gate.open = resolve));
+    return 'released';
+  }
   @Get('denied')
   @UseGuards(Deny)
   denied() {
@@ -53,18 +61,21 @@ class ItemsController {
   }
 }
 
-async function createApp(imports: NonNullable<ModuleMetadata['imports']>): Promise<INestApplication> {
+async function createAppWith(
+  adapter: HttpAdapterName,
+  imports: NonNullable<ModuleMetadata['imports']>,
+): Promise<INestApplication> {
   @Module({ imports, controllers: [ItemsController] })
   class TestModule {}
-  const app = await NestFactory.create(TestModule, { logger: false, abortOnError: false });
-  await app.init();
-  return app;
+  return createAppOn(adapter, TestModule, { logger: false, abortOnError: false });
 }
 
 const metrics = async (app: INestApplication, path = '/metrics') =>
   parsePrometheusText((await request(app.getHttpServer()).get(path).expect(200)).text);
 
-describe('MonitoringModule', () => {
+describeEachAdapter('MonitoringModule', (adapter) => {
+  const createApp = (imports: NonNullable<ModuleMetadata['imports']>) => createAppWith(adapter, imports);
+
   it('counts requests rejected by guards and pipes, and errors thrown by handlers', async () => {
     const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);
     const s = app.getHttpServer();
@@ -78,6 +89,23 @@ describe('MonitoringModule', () => {
     expect(http('/items/:n', '400')).toBe(1);
     expect(http('/items/boom/now', '400')).toBe(1);
     expect(http('/items/:n', '200')).toBe(1);
+    await app.close();
+  });
+
+  it('counts requests in progress by route template at scrape time, and never tracks scrapes', async () => {
+    const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);
+    await app.listen(0, '127.0.0.1');
+    const slow = request(app.getHttpServer()).get('/items/slow/wait').then((r) => r.text);
+    for (let i = 0; i < 200 && gate.open === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    const during = await metrics(app);
+    expect(sampleValue(during, 'magure_http_requests_in_progress', { method: 'GET', endpoint: '/items/slow/wait' })).toBe(1);
+    gate.open!();
+    gate.open = undefined;
+    expect(await slow).toBe('released');
+    const after = await metrics(app);
+    expect(sampleValue(after, 'magure_http_requests_in_progress', { method: 'GET', endpoint: '/items/slow/wait' })).toBe(0);
+    expect(sampleValue(after, 'magure_http_requests_total', { method: 'GET', endpoint: '/items/slow/wait', status_code: '200' })).toBe(1);
+    expect(after.filter((x) => x.labels.endpoint === '/metrics')).toEqual([]);
     await app.close();
   });
 
