@@ -48,9 +48,9 @@ export class HttpInstrumentation {
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return;
     if (adapter.getType() === 'fastify') {
-      (adapter.getInstance() as FastifyInstanceLike).addHook('preHandler', fastifyPreHandler);
+      adapter.getInstance<FastifyInstanceLike>().addHook('preHandler', fastifyPreHandler);
     } else {
-      reportRoutesFromRouter(adapter as unknown as RouteTriggerAdapter);
+      reportRoutesFromRouter(adapter);
     }
   }
 }
@@ -65,7 +65,7 @@ function fastifyPreHandler(request: FastifyRequestLike, reply: FastifyReplyLike,
   }
   tracked.clientIp = request.ip;
   request.id = tracked.scope.requestId;
-  tracked.enter(done as () => void);
+  tracked.enter(done);
 }
 
 /**
