@@ -136,9 +136,9 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
     };
   }
 
-  configure(consumer: MiddlewareConsumer): void {
+  configure(_consumer: MiddlewareConsumer): void {
     // Express or Fastify: see HttpInstrumentation.
-    this.http.configure(consumer);
+    this.http.configure();
   }
 
   onModuleInit(): void {

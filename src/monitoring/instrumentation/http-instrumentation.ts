@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Inject, Injectable, RequestMethod, type MiddlewareConsumer } from '@nestjs/common';
+import { Inject, Injectable, type RequestMethod } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { recordMatchedRoute, RequestTrackingMiddleware, trackedRequestOf } from './request-tracking.middleware';
 
@@ -29,8 +29,9 @@ interface RouteTriggerAdapter {
 /**
  * Wires the HTTP choke point into the application's HTTP adapter, Express or Fastify (read from
  * `HttpAdapterHost.getType()`):
- * - `RequestTrackingMiddleware` on every route, as Nest middleware on both adapters (on Fastify Nest
- *   runs it in an `onRequest` hook, so 404s and requests rejected by guards are tracked too);
+ * - `RequestTrackingMiddleware` for every request, as a middleware of the adapter on both (on
+ *   Fastify, middie runs it in an `onRequest` hook), so 404s and requests rejected by guards are
+ *   tracked too;
  * - the route template: Fastify's `request.routeOptions.url` in a `preHandler` hook; on Express,
  *   the path Nest's router reports before it calls a controller (no global interceptor, which
  *   would cost an `AsyncResource` per request);
@@ -40,13 +41,23 @@ interface RouteTriggerAdapter {
  */
 @Injectable()
 export class HttpInstrumentation {
-  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Inject(RequestTrackingMiddleware) private readonly tracking: RequestTrackingMiddleware,
+  ) {}
 
-  /** Applies the middleware and the adapter's hooks. Called from the module's `configure()`. */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestTrackingMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  /**
+   * Mounts the middleware and the adapter's hooks. Called from the module's `configure()`, which
+   * Nest runs after the body parsers are mounted and before any route or Nest middleware is.
+   */
+  configure(): void {
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return;
+    // Mounted with the adapter's own `use()` (Express, or Fastify's middie) rather than as Nest
+    // middleware on a catch-all route: same place in the chain, without a route match, a WeakSet
+    // entry and an exception zone per request.
+    const tracking = this.tracking;
+    adapter.use((req: never, res: never, next: () => void) => tracking.use(req, res, next));
     if (adapter.getType() === 'fastify') {
       adapter.getInstance<FastifyInstanceLike>().addHook('preHandler', fastifyPreHandler);
     } else {
