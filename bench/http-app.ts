@@ -22,7 +22,7 @@ const COMPLETION = {
 const REQUEST = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is the KPI?' }] };
 
 async function main(): Promise<void> {
-  const [variant, experiment] = process.argv[2]!.split(':') as [HttpBenchVariant, string | undefined];
+  const variant = process.argv[2] as HttpBenchVariant;
   const adapterName = (process.argv[3] ?? 'express') as HttpBenchAdapter;
   // The peer stack instruments modules as they are loaded: it must be set up before Nest is.
   const peer = variant === 'peer' ? setUpPeerTracing() : undefined;
@@ -85,17 +85,6 @@ async function main(): Promise<void> {
       ? new (await import('@nestjs/platform-fastify')).FastifyAdapter()
       : new (await import('@nestjs/platform-express')).ExpressAdapter();
   const app = await NestFactory.create(BenchAppModule, adapter, { logger: false });
-  if (experiment === 'als') {
-    const { AsyncLocalStorage } = await import('node:async_hooks');
-    const als = new AsyncLocalStorage<object>();
-    app.use((_req: unknown, _res: unknown, next: () => void) => als.run({}, next));
-  }
-  if (experiment === 'als2') {
-    const { AsyncLocalStorage } = await import('node:async_hooks');
-    const als = new AsyncLocalStorage<object>();
-    const als2 = new AsyncLocalStorage<object>();
-    app.use((_req: unknown, _res: unknown, next: () => void) => als.run({}, () => als2.run({}, next)));
-  }
   if (peer) {
     // express-prom-bundle: request counter and duration histogram by method, path and status.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

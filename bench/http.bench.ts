@@ -23,7 +23,11 @@ export interface HttpBenchRow {
   variant: HttpBenchVariant;
   reqPerSec: number;
   p99Ms: number;
+  /** Throughput divided by the bare app's (median of the per-round ratios). */
   ratio: number;
+  /** p99 latency divided by the bare app's (median of the per-round ratios). */
+  p99Ratio: number;
+  /** 1/throughput − 1/bare throughput: wall time the variant adds per request, µs. */
   addedUs: number;
   /** CPU time of the app's process per request (user + system), µs. */
   cpuUs: number;
@@ -48,19 +52,24 @@ interface RunningApp {
  * default 5), BENCH_HTTP_ROUNDS (default 5), BENCH_HTTP_ADAPTERS (default express,fastify),
  * BENCH_HTTP_VARIANTS, BENCH_HTTP_DATABASE_URL (all sinks; default a `bench_http` database on the
  * test server at 127.0.0.1:55432, created when missing), BENCH_HTTP_PROFILE=<variant> (write a
- * `.cpuprofile` of that variant's app to ./profiles).
+ * `.cpuprofile` of that variant's app to ./profiles), BENCH_HTTP_RATE=<req/s> (a fixed request rate
+ * over 10 connections instead of saturating: the app's CPU time per request is then measured
+ * without queueing, the least noisy figure on a busy machine).
  */
 export async function benchHttp(): Promise<HttpBenchRow[]> {
   const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
   const rounds = Math.max(3, Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
   const adapters = (process.env.BENCH_HTTP_ADAPTERS ?? 'express,fastify').split(',') as HttpBenchAdapter[];
   const only = process.env.BENCH_HTTP_VARIANTS?.split(',');
-  const variants = only ? (only as HttpBenchVariant[]) : [...VARIANTS];
+  const variants = VARIANTS.filter((v) => !only || only.includes(v));
   if (variants[0] !== 'bare') throw new Error('the bare variant is needed for the ratios');
   if (variants.includes('all-sinks')) await ensureDatabase();
 
   const rows: HttpBenchRow[] = [];
-  console.log(`autocannon -c 50, ${seconds} s per measurement, ${rounds} interleaved rounds, medians`);
+  const rate = Number(process.env.BENCH_HTTP_RATE ?? 0);
+  console.log(
+    `autocannon ${rate > 0 ? `-c 10 --overallRate ${rate}` : '-c 50'}, ${seconds} s per measurement, ${rounds} interleaved rounds, medians`,
+  );
   for (const adapter of adapters) {
     // The peer stack is Express's (express-prom-bundle, OpenTelemetry's Express instrumentation).
     const mine = variants.filter((v) => v !== 'peer' || adapter === 'express');
@@ -85,9 +94,12 @@ export async function benchHttp(): Promise<HttpBenchRow[]> {
           samples.get(app.variant)!.cpu.push((cpuMs * 1000) / result.requests.total);
         }
       }
-      const bare = median(samples.get('bare')!.rps);
-      const bareP99 = median(samples.get('bare')!.p99);
-      const bareCpu = median(samples.get('bare')!.cpu);
+      const bareSamples = samples.get('bare')!;
+      const bare = median(bareSamples.rps);
+      // Ratios are taken round by round (each variant against the bare app measured seconds
+      // apart), then their median: slow phases of the machine then cancel out.
+      const pairedRatio = (xs: number[], bares: number[], invert = false) =>
+        median(xs.map((x, i) => (invert ? bares[i]! / x : x / bares[i]!)));
       console.log(`\n${adapter}`);
       console.log('  variant          req/s    p99 ms   ratio  p99 ×bare  µs added/request   CPU µs/request  CPU ratio');
       for (const variant of mine) {
@@ -99,14 +111,15 @@ export async function benchHttp(): Promise<HttpBenchRow[]> {
           variant,
           reqPerSec: rps,
           p99Ms: p99,
-          ratio: rps / bare,
+          ratio: pairedRatio(s.rps, bareSamples.rps),
+          p99Ratio: pairedRatio(s.p99, bareSamples.p99),
           addedUs: 1e6 / rps - 1e6 / bare,
           cpuUs: median(s.cpu),
-          cpuRatio: bareCpu / median(s.cpu),
+          cpuRatio: pairedRatio(s.cpu, bareSamples.cpu, true),
         };
         rows.push(row);
         console.log(
-          `  ${variant.padEnd(14)} ${rps.toFixed(0).padStart(7)} ${p99.toFixed(1).padStart(8)} ${row.ratio.toFixed(2).padStart(7)} ${(p99 / bareP99).toFixed(2).padStart(10)} ${row.addedUs.toFixed(1).padStart(17)} ${row.cpuUs.toFixed(1).padStart(16)} ${row.cpuRatio.toFixed(2).padStart(10)}`,
+          `  ${variant.padEnd(14)} ${rps.toFixed(0).padStart(7)} ${p99.toFixed(1).padStart(8)} ${row.ratio.toFixed(2).padStart(7)} ${row.p99Ratio.toFixed(2).padStart(10)} ${row.addedUs.toFixed(1).padStart(17)} ${row.cpuUs.toFixed(1).padStart(16)} ${row.cpuRatio.toFixed(2).padStart(10)}`,
         );
       }
     } finally {
@@ -128,7 +141,10 @@ async function processCpuMs(pid: number): Promise<number> {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 async function load(url: string, seconds: number): Promise<AutocannonResult> {
-  return autocannon({ url: `${url}/chat`, connections: 50, duration: seconds });
+  const rate = Number(process.env.BENCH_HTTP_RATE ?? 0);
+  return rate > 0
+    ? autocannon({ url: `${url}/chat`, connections: 10, overallRate: rate, duration: seconds })
+    : autocannon({ url: `${url}/chat`, connections: 50, duration: seconds });
 }
 
 async function startApp(variant: HttpBenchVariant, adapter: HttpBenchAdapter): Promise<RunningApp> {
