@@ -12,6 +12,8 @@ import {
   type INestApplication,
   type ModuleMetadata,
 } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import request from 'supertest';
 import { MonitoringModule, MonitoringOptionsError, TrackAgent, MonitoringContext } from '../../src/monitoring';
 import { createAppOn, describeEachAdapter, type HttpAdapterName } from '../support/http-adapters';
@@ -174,6 +176,25 @@ describeEachAdapter('MonitoringModule', (adapter) => {
     expect(sampleValue(m, 'magure_metric_label_values_folded_total', { label: 'agent_id' })).toBe(3);
     await app.close();
   });
+
+  if (adapter === 'express') {
+    it('on an Express adapter without the router callback, reads the route from Express itself', async () => {
+      @Module({ imports: [MonitoringModule.forRoot({ analyticsEnabled: false })], controllers: [ItemsController] })
+      class TestModule {}
+      const express = new ExpressAdapter();
+      // An adapter of a Nest version without setOnRouteTriggered.
+      Object.assign(express, { setOnRouteTriggered: undefined, getOnRouteTriggered: undefined });
+      const app = await NestFactory.create(TestModule, express, { logger: false, abortOnError: false });
+      await app.init();
+      await request(app.getHttpServer()).get('/items/7').expect(200);
+      await request(app.getHttpServer()).get('/items/denied').expect(403);
+      await request(app.getHttpServer()).get('/nowhere').expect(404);
+      const m = await metrics(app);
+      const http = (endpoint: string, status: string) => sampleValue(m, 'magure_http_requests_total', { method: 'GET', endpoint, status_code: status });
+      expect([http('/items/:n', '200'), http('/items/denied', '403'), http('unmatched', '404')]).toEqual([1, 1, 1]);
+      await app.close();
+    });
+  }
 
   it('leaves no runtime behind after close: decorators pass through again', async () => {
     const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);
