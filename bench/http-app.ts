@@ -16,7 +16,9 @@ const COMPLETION = {
   id: 'chatcmpl-1',
   object: 'chat.completion',
   model: 'gpt-4o-mini-2024-07-18',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'The KPI is 42.' }, finish_reason: 'stop' }],
+  choices: [
+    { index: 0, message: { role: 'assistant', content: 'The KPI is 42.' }, finish_reason: 'stop' },
+  ],
   usage: { prompt_tokens: 120, completion_tokens: 48, total_tokens: 168 },
 };
 const REQUEST = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is the KPI?' }] };
@@ -45,7 +47,17 @@ async function main(): Promise<void> {
   class ChatProvider {
     readonly provider = 'openai';
     async complete(_request: typeof REQUEST): Promise<typeof COMPLETION> {
-      if (peer) return peer.span('llm_call', { provider: 'openai', model: COMPLETION.model, prompt_tokens: 120, completion_tokens: 48 }, () => COMPLETION);
+      if (peer)
+        return peer.span(
+          'llm_call',
+          {
+            provider: 'openai',
+            model: COMPLETION.model,
+            prompt_tokens: 120,
+            completion_tokens: 48,
+          },
+          () => COMPLETION,
+        );
       return COMPLETION;
     }
   }
@@ -61,7 +73,12 @@ async function main(): Promise<void> {
         const completion = await this.llm.complete(REQUEST);
         return completion.choices[0]!.message.content;
       };
-      if (peer) return peer.spanAsync('agent_execution', { agent_id: this.agentId, agent_type: this.agentType }, run);
+      if (peer)
+        return peer.spanAsync(
+          'agent_execution',
+          { agent_id: this.agentId, agent_type: this.agentType },
+          run,
+        );
       return run();
     }
   }
@@ -88,7 +105,9 @@ async function main(): Promise<void> {
   if (peer) {
     // express-prom-bundle: request counter and duration histogram by method, path and status.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const promBundle = require('express-prom-bundle') as (options: Record<string, unknown>) => unknown;
+    const promBundle = require('express-prom-bundle') as (
+      options: Record<string, unknown>,
+    ) => unknown;
     app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true }));
   }
   await app.listen(0, '127.0.0.1');
@@ -116,7 +135,8 @@ function monitoringOptions(variant: HttpBenchVariant) {
         analyticsEnabled: true,
         analyticsApiEnabled: false,
         analyticsUiEnabled: false,
-        databaseUrl: process.env.BENCH_HTTP_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/bench_http',
+        databaseUrl:
+          process.env.BENCH_HTTP_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/bench_http',
       };
     default:
       throw new Error(`no module options for ${variant}`);
@@ -137,12 +157,18 @@ function devNull(): Writable {
  */
 function setUpPeerTracing() {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
-  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
-  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-  const { NestInstrumentation } = require('@opentelemetry/instrumentation-nestjs-core') as typeof import('@opentelemetry/instrumentation-nestjs-core');
+  const { NodeTracerProvider } =
+    require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  const { BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { registerInstrumentations } =
+    require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
+  const { HttpInstrumentation } =
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { ExpressInstrumentation } =
+    require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+  const { NestInstrumentation } =
+    require('@opentelemetry/instrumentation-nestjs-core') as typeof import('@opentelemetry/instrumentation-nestjs-core');
   const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   const pino = require('pino') as typeof import('pino');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -153,7 +179,11 @@ function setUpPeerTracing() {
   const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   provider.register();
   registerInstrumentations({
-    instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), new NestInstrumentation()],
+    instrumentations: [
+      new HttpInstrumentation(),
+      new ExpressInstrumentation(),
+      new NestInstrumentation(),
+    ],
   });
   const tracer = api.trace.getTracer('bench');
   const logger = pino({}, pino.destination({ dest: '/dev/null', sync: false }));
@@ -166,7 +196,11 @@ function setUpPeerTracing() {
       logger.info(fields, name);
       return result;
     },
-    spanAsync<T>(name: string, fields: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+    spanAsync<T>(
+      name: string,
+      fields: Record<string, string | number>,
+      fn: () => Promise<T>,
+    ): Promise<T> {
       return tracer.startActiveSpan(name, async (span) => {
         try {
           return await fn();

@@ -15,7 +15,9 @@ interface AutocannonResult {
   errors: number;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = require('autocannon') as (
+  options: Record<string, unknown>,
+) => Promise<AutocannonResult>;
 
 /** One variant's medians over the rounds. */
 export interface HttpBenchRow {
@@ -35,7 +37,13 @@ export interface HttpBenchRow {
   cpuRatio: number;
 }
 
-const VARIANTS: readonly HttpBenchVariant[] = ['bare', 'metrics', 'metrics+logs', 'all-sinks', 'peer'];
+const VARIANTS: readonly HttpBenchVariant[] = [
+  'bare',
+  'metrics',
+  'metrics+logs',
+  'all-sinks',
+  'peer',
+];
 
 interface RunningApp {
   variant: HttpBenchVariant;
@@ -59,7 +67,9 @@ interface RunningApp {
 export async function benchHttp(): Promise<HttpBenchRow[]> {
   const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
   const rounds = Math.max(3, Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
-  const adapters = (process.env.BENCH_HTTP_ADAPTERS ?? 'express,fastify').split(',') as HttpBenchAdapter[];
+  const adapters = (process.env.BENCH_HTTP_ADAPTERS ?? 'express,fastify').split(
+    ',',
+  ) as HttpBenchAdapter[];
   const only = process.env.BENCH_HTTP_VARIANTS?.split(',');
   const variants = VARIANTS.filter((v) => !only || only.includes(v));
   if (variants[0] !== 'bare') throw new Error('the bare variant is needed for the ratios');
@@ -88,7 +98,9 @@ export async function benchHttp(): Promise<HttpBenchRow[]> {
           const result = await load(app.url, seconds);
           const cpuMs = (await processCpuMs(app.child.pid!)) - cpuBefore;
           if (result.non2xx > 0 || result.errors > 0)
-            throw new Error(`${adapter} ${app.variant}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+            throw new Error(
+              `${adapter} ${app.variant}: ${result.non2xx} non-2xx responses, ${result.errors} errors`,
+            );
           samples.get(app.variant)!.rps.push(result.requests.average);
           samples.get(app.variant)!.p99.push(result.latency.p99);
           samples.get(app.variant)!.cpu.push((cpuMs * 1000) / result.requests.total);
@@ -101,7 +113,9 @@ export async function benchHttp(): Promise<HttpBenchRow[]> {
       const pairedRatio = (xs: number[], bares: number[], invert = false) =>
         median(xs.map((x, i) => (invert ? bares[i]! / x : x / bares[i]!)));
       console.log(`\n${adapter}`);
-      console.log('  variant          req/s    p99 ms   ratio  p99 ×bare  µs added/request   CPU µs/request  CPU ratio');
+      console.log(
+        '  variant          req/s    p99 ms   ratio  p99 ×bare  µs added/request   CPU µs/request  CPU ratio',
+      );
       for (const variant of mine) {
         const s = samples.get(variant)!;
         const rps = median(s.rps);
@@ -150,7 +164,9 @@ async function load(url: string, seconds: number): Promise<AutocannonResult> {
 async function startApp(variant: HttpBenchVariant, adapter: HttpBenchAdapter): Promise<RunningApp> {
   const script = join(__dirname, 'http-app.js');
   const profile = process.env.BENCH_HTTP_PROFILE === variant;
-  const args = profile ? ['--cpu-prof', '--cpu-prof-dir=profiles', script, variant, adapter] : [script, variant, adapter];
+  const args = profile
+    ? ['--cpu-prof', '--cpu-prof-dir=profiles', script, variant, adapter]
+    : [script, variant, adapter];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const exited = once(child, 'exit').then(([code]) => {

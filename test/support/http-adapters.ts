@@ -14,7 +14,9 @@ export function createHttpAdapter(
   settings: HttpAdapterSettings = {},
 ): AbstractHttpAdapter {
   if (name === 'fastify') {
-    return new FastifyAdapter(settings.trustProxy !== undefined ? { trustProxy: settings.trustProxy } : {});
+    return new FastifyAdapter(
+      settings.trustProxy !== undefined ? { trustProxy: settings.trustProxy } : {},
+    );
   }
   const adapter = new ExpressAdapter();
   if (settings.trustProxy !== undefined) adapter.set('trust proxy', settings.trustProxy);
@@ -38,8 +40,13 @@ export async function createAppOn(
   configure?: (app: INestApplication) => void,
   settings: HttpAdapterSettings = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(module as never, createHttpAdapter(adapter, settings), options);
-  if (app.getHttpAdapter().getType() !== adapter) throw new Error(`expected a ${adapter} application`);
+  const app = await NestFactory.create(
+    module as never,
+    createHttpAdapter(adapter, settings),
+    options,
+  );
+  if (app.getHttpAdapter().getType() !== adapter)
+    throw new Error(`expected a ${adapter} application`);
   configure?.(app);
   await app.init();
   await waitUntilReady(app);

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type RequestMethod } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { recordMatchedRoute, RequestTrackingMiddleware, trackedRequestOf } from './request-tracking.middleware';
+import {
+  recordMatchedRoute,
+  RequestTrackingMiddleware,
+  trackedRequestOf,
+} from './request-tracking.middleware';
 
 /** The parts of a Fastify request and reply the hooks read (no type import: Fastify is optional). */
 interface FastifyRequestLike {
@@ -16,7 +20,10 @@ interface FastifyReplyLike {
 }
 type HookDone = (error?: Error) => void;
 interface FastifyInstanceLike {
-  addHook(name: 'preHandler', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone) => void): unknown;
+  addHook(
+    name: 'preHandler',
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone) => void,
+  ): unknown;
 }
 
 /** Callback Nest's router calls before it dispatches to a controller method. */
@@ -67,7 +74,11 @@ export class HttpInstrumentation {
 }
 
 /** Fastify `preHandler`: route template, client address and Fastify's request id, then the scope. */
-function fastifyPreHandler(request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone): void {
+function fastifyPreHandler(
+  request: FastifyRequestLike,
+  reply: FastifyReplyLike,
+  done: HookDone,
+): void {
   const tracked = trackedRequestOf(reply.raw);
   if (tracked === undefined) return done();
   if (request.is404 !== true) {

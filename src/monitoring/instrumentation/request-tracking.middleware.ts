@@ -48,7 +48,10 @@ export function isMetricsScrape(
 }
 
 /** The route template Express matched (`/agents/:id/execute`), or undefined. */
-export function matchedRoute(req: { route?: { path?: unknown }; baseUrl?: string }): string | undefined {
+export function matchedRoute(req: {
+  route?: { path?: unknown };
+  baseUrl?: string;
+}): string | undefined {
   const path = req.route?.path;
   if (typeof path !== 'string') return undefined;
   return `${req.baseUrl ?? ''}${path}` || '/';
@@ -116,7 +119,8 @@ export class TrackedHttpRequest implements InFlightHttpRequest {
    */
   private routeFromExpress(res: ServerResponse): string | undefined {
     const req = this.req;
-    if (req.route === undefined || req.route === this.middlewareRoute || res.statusCode === 404) return undefined;
+    if (req.route === undefined || req.route === this.middlewareRoute || res.statusCode === 404)
+      return undefined;
     return matchedRoute(req);
   }
 }
