@@ -5,6 +5,7 @@ import { CostCalculator } from '../src/monitoring/cost/cost-calculator';
 import { EventFanOut } from '../src/monitoring/events/event-fan-out';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from '../src/monitoring/instrumentation/monitoring-runtime';
 import { RequestTrackingMiddleware } from '../src/monitoring/instrumentation/request-tracking.middleware';
+import { LogPipeline } from '../src/monitoring/logging/log-pipeline';
 import { TrackLLM } from '../src/monitoring/instrumentation/track-llm.decorator';
 import { PrometheusMetricsSink } from '../src/monitoring/metrics/prometheus-metrics.sink';
 import type { MonitoringSink } from '../src/monitoring/events/monitoring-sink.interface';
@@ -77,8 +78,9 @@ export async function benchPassThrough(): Promise<number> {
 
 /** The HTTP middleware per request: request scope, request id, the finish event, metrics. */
 export async function benchHttpMiddleware(): Promise<number> {
-  const { runtime, stop } = benchRuntime();
-  const middleware = new RequestTrackingMiddleware(runtime);
+  const { runtime, options, stop } = benchRuntime();
+  const logs = new LogPipeline(options);
+  const middleware = new RequestTrackingMiddleware(runtime, logs);
   const route = { path: '/agents/:id/execute' };
   const makeRes = () => {
     const res = new EventEmitter() as EventEmitter & Record<string, unknown>;
@@ -93,8 +95,7 @@ export async function benchHttpMiddleware(): Promise<number> {
   const r = await compare({
     baseline: () => {
       const res = makeRes();
-      res.once('finish', next);
-      res.once('close', next);
+      res.on('close', next);
       res.emit('finish');
       res.emit('close');
     },
@@ -106,6 +107,7 @@ export async function benchHttpMiddleware(): Promise<number> {
     },
   }, 50_000);
   stop();
+  await logs.onApplicationShutdown();
   const added = r.middleware! - r.baseline!;
   row('  added per HTTP request by the middleware (metrics sink)', us(added));
   return added;

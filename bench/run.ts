@@ -3,11 +3,12 @@ import { benchAllSinks } from './all-sinks.bench';
 import { benchAnalyticsApi } from './analytics-api.bench';
 import { benchAnalyticsIngest, benchAnalyticsQueueMemory, benchAnalyticsReport } from './analytics.bench';
 import { benchHttpMiddleware, benchPassThrough, benchTraceIds, benchTrackedLlmCall } from './core.bench';
+import { benchHttp } from './http.bench';
 import { runLoggingBench } from './logging.bench';
 
 /**
  * Runs every benchmark and prints medians. Figures vary between machines: compare the ratios
- * printed within one run. BENCH_ONLY=core,logging,analytics,api picks sections; BENCH_ROWS sets the
+ * printed within one run. BENCH_ONLY=core,http,logging,analytics,api picks sections; BENCH_ROWS sets the
  * size of the generated analytics tables (default 10 million).
  */
 async function main() {
@@ -21,6 +22,10 @@ async function main() {
     await benchHttpMiddleware();
     await benchTraceIds();
     await benchAllSinks();
+  }
+  if (on('http')) {
+    console.log('\n== http: whole requests through a real Nest app (Express, Fastify) vs the peer stack ==');
+    await benchHttp();
   }
   if (on('logging')) {
     console.log('\n== logging: one event line vs the peer stack ==');

@@ -24,6 +24,7 @@ export {
   type ContextSnapshot,
   type EventError,
   type OperationStart,
+  type InFlightHttpRequest,
   nanoCentsToCents,
   formatNanoCentsAsCents,
   NANO_CENTS_PER_CENT,

@@ -2,7 +2,6 @@ import {
   Global,
   Inject,
   Module,
-  RequestMethod,
   UseGuards,
   type DynamicModule,
   type MiddlewareConsumer,
@@ -10,14 +9,13 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { HourlyAggregator } from './analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsDatabase } from './analytics/database/analytics-database';
 import { activateRuntime, deactivateRuntime, MonitoringRuntime } from './instrumentation/monitoring-runtime';
+import { HttpInstrumentation } from './instrumentation/http-instrumentation';
 import { RequestTrackingMiddleware } from './instrumentation/request-tracking.middleware';
-import { RouteCaptureInterceptor } from './instrumentation/route-capture.interceptor';
 import { createMetricsController } from './metrics/metrics.controller';
 import { MONITORING_MODULE_OPTIONS, MONITORING_OPTIONS, MONITORING_REGISTRY } from './monitoring.constants';
 import type { MonitoringModuleAsyncOptions, MonitoringModuleOptions } from './monitoring-options.interface';
@@ -28,7 +26,6 @@ import { EventFanOut } from './events/event-fan-out';
 import { LogPipeline } from './logging/log-pipeline';
 import { nestjsPinoModule } from './logging/logging.providers';
 import { createRecentLogsController } from './logging/recent-logs.controller';
-import { RequestLoggerMiddleware } from './logging/request-logger.middleware';
 import {
   createAnalyticsApiControllers,
   createAnalyticsApiProviders,
@@ -62,7 +59,10 @@ const EXPORTS = [
 @Global()
 @Module({})
 export class MonitoringModule implements NestModule, OnModuleInit, OnApplicationShutdown {
-  constructor(@Inject(MonitoringRuntime) private readonly runtime: MonitoringRuntime) {}
+  constructor(
+    @Inject(MonitoringRuntime) private readonly runtime: MonitoringRuntime,
+    @Inject(HttpInstrumentation) private readonly http: HttpInstrumentation,
+  ) {}
 
   /** Configures the module with static options (environment variables fill the gaps). */
   static forRoot(options: MonitoringModuleOptions = {}): DynamicModule {
@@ -133,19 +133,15 @@ export class MonitoringModule implements NestModule, OnModuleInit, OnApplication
         ...createMonitoringProviders(),
         MonitoringReadiness,
         RequestTrackingMiddleware,
-        RequestLoggerMiddleware,
-        { provide: APP_INTERCEPTOR, useClass: RouteCaptureInterceptor },
+        HttpInstrumentation,
       ],
       exports: EXPORTS,
     };
   }
 
-  configure(consumer: MiddlewareConsumer): void {
-    // The request logger goes first: the tracking tells a matched route from a 404 by comparing the
-    // request's last route with its own middleware route, so no middleware of this module follows it.
-    consumer
-      .apply(RequestLoggerMiddleware, RequestTrackingMiddleware)
-      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  configure(_consumer: MiddlewareConsumer): void {
+    // Express or Fastify: see HttpInstrumentation.
+    this.http.configure();
   }
 
   onModuleInit(): void {

@@ -5,6 +5,7 @@ import { generateWorkload, insertWorkload } from './support/workload';
 
 // The module's embedded database (PGlite in a worker thread, reached through `pg`).
 describe('analytics API [PGlite]', () => defineAnalyticsApiSuite('pglite'));
+describe('analytics API [PGlite] [fastify]', () => defineAnalyticsApiSuite('pglite', 'fastify'));
 
 describe('analytics API [PGlite] with a session time zone other than UTC', () => {
   let m: ModuleApp;

@@ -19,6 +19,7 @@ import {
   resolveMonitoringOptions,
 } from '../../src/monitoring';
 import { ANALYTICS_SQL_RUNNER } from '../../src/monitoring/analytics/api/analytics-api.constants';
+import { createHttpAdapter, describeEachAdapter, waitUntilReady } from '../support/http-adapters';
 import { createAnalyticsApp } from './support/analytics-app';
 import { createPostgresDataSource } from './support/analytics-schema';
 import { startPgliteServer, type PgliteServer } from './support/pglite-server';
@@ -47,12 +48,16 @@ class AdminOnlyGuard implements CanActivate {
   }
 }
 
-describe('analytics API access control', () => {
+describeEachAdapter('analytics API access control', (adapter) => {
   let server: PgliteServer;
   let source: DataSource;
   const apps: INestApplication[] = [];
-  const open = async (...args: Parameters<typeof createAnalyticsApp>) => {
-    const app = await createAnalyticsApp(...args);
+  const open = async (
+    runner: Parameters<typeof createAnalyticsApp>[0],
+    options?: Parameters<typeof createAnalyticsApp>[1],
+    configure?: Parameters<typeof createAnalyticsApp>[2],
+  ) => {
+    const app = await createAnalyticsApp(runner, options, configure, adapter);
     apps.push(app);
     return request(app.getHttpServer());
   };
@@ -108,8 +113,9 @@ describe('analytics API access control', () => {
       .overrideProvider(ANALYTICS_SQL_RUNNER)
       .useValue(source)
       .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     await app.init();
+    await waitUntilReady(app);
     apps.push(app);
     const http = request(app.getHttpServer());
     const refused = await http.get('/api/analytics/agents');
@@ -124,7 +130,7 @@ describe('analytics API access control', () => {
       .overrideProvider(ANALYTICS_SQL_RUNNER)
       .useValue(source)
       .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     await expect(app.init()).rejects.toThrow(/^analyticsGuard AdminOnlyGuard: cannot resolve its dependency RoleReader \(argument 0\)/);
     await app.close();
   });
@@ -187,8 +193,9 @@ describe('analytics API access control', () => {
       .overrideProvider(ANALYTICS_SQL_RUNNER)
       .useValue(source)
       .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
+    const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     await app.init();
+    await waitUntilReady(app);
     apps.push(app);
     const http = request(app.getHttpServer());
     expect((await http.get('/api/analytics/recent-logs')).status).toBe(401);
@@ -235,8 +242,9 @@ describe('analytics API access control', () => {
           .overrideProvider(ANALYTICS_SQL_RUNNER)
           .useValue(source)
           .compile();
-        const app = moduleRef.createNestApplication({ logger: false });
+        const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
         await app.init();
+        await waitUntilReady(app);
         apps.push(app);
         return request(app.getHttpServer());
       };

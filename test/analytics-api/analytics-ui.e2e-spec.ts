@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { describeEachAdapter } from '../support/http-adapters';
 import { reaggregateAll, startModuleApp, type ModuleApp } from './support/analytics-module-app';
 import { generateWorkload, insertWorkload } from './support/workload';
 
@@ -35,7 +36,7 @@ function displayUsd(usd: string): string {
 const pct = (rate: number | null) => (rate === null ? '–' : `${(rate * 100).toFixed(1)}%`);
 const int = (n: number) => n.toLocaleString('en-US');
 
-describe('built-in analytics page in a real browser (Chromium)', () => {
+describeEachAdapter('built-in analytics page in a real browser (Chromium)', (adapter) => {
   let m: ModuleApp;
   let base: string;
   let context: BrowserContext;
@@ -62,7 +63,7 @@ describe('built-in analytics page in a real browser (Chromium)', () => {
   };
 
   beforeAll(async () => {
-    m = await startModuleApp('pglite', { analyticsApiToken: TOKEN });
+    m = await startModuleApp('pglite', { analyticsApiToken: TOKEN }, undefined, adapter);
     const now = Date.now();
     const w = generateWorkload({ seed: 99, from: new Date(now - 30 * HOUR), to: new Date(now - 2000), llm: 1500, agents: 400, workflows: 150 });
     // Nothing near the moving starts of "last 24 hours" / "last hour": the page and the test

@@ -1,9 +1,8 @@
 import { Controller, Get, Logger, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { MonitoringModule, type MonitoringModuleOptions } from '../../src/monitoring';
+import { createAppOn, describeEachAdapter, type HttpAdapterSettings } from '../support/http-adapters';
 import { LogCapture, waitFor } from './log-capture';
 import { createTrackedApp } from './tracked-app';
 
@@ -20,16 +19,17 @@ const EVENT_NAMES = [
   'http_request',
 ];
 
-describe('log lines of tracked operations (real Nest app, nestjs-pino, lines captured in memory)', () => {
+describeEachAdapter('log lines of tracked operations (real Nest app, nestjs-pino, lines captured in memory)', (adapter) => {
   let app: INestApplication | undefined;
   let capture: LogCapture;
 
   async function start(
     options: MonitoringModuleOptions = {},
     configure?: (app: INestApplication) => void,
+    settings: HttpAdapterSettings = {},
   ) {
     capture = new LogCapture();
-    app = await createTrackedApp({ logDestination: capture, ...options }, configure);
+    app = await createTrackedApp({ logDestination: capture, ...options }, configure, adapter, settings);
     capture.clear(); // startup lines are not under test here
     return app;
   }
@@ -326,7 +326,7 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
     expect(ofRequest('r-ip1').find((l) => l.event === 'http_request')!.client_ip).toBe('127.0.0.1');
     await app!.close();
 
-    await start({}, (a) => (a as NestExpressApplication).set('trust proxy', 'loopback'));
+    await start({}, undefined, { trustProxy: 'loopback' });
     await request(app!.getHttpServer())
       .get('/req-id')
       .set('X-Forwarded-For', '203.0.113.9')
@@ -436,9 +436,9 @@ describe('log lines of tracked operations (real Nest app, nestjs-pino, lines cap
       controllers: [PingController],
     })
     class AsyncAppModule {}
-    app = await NestFactory.create(AsyncAppModule, { bufferLogs: true });
-    app.useLogger(app.get(PinoNestLogger));
-    await app.init();
+    app = await createAppOn(adapter, AsyncAppModule, { bufferLogs: true }, (created) =>
+      created.useLogger(created.get(PinoNestLogger)),
+    );
     app.flushLogs();
     await request(app.getHttpServer()).get('/ping').set('X-Request-Id', 'r-async');
     expect(ofRequest('r-async').map((l) => l.msg ?? l.event)).toEqual(['pong', 'http_request']);

@@ -11,7 +11,6 @@ import {
   Req,
   type INestApplication,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import {
   MonitoringContext,
@@ -22,6 +21,7 @@ import {
   TrackWorkflow,
   type MonitoringModuleOptions,
 } from '../../src/monitoring';
+import { createAppOn, type HttpAdapterName, type HttpAdapterSettings } from '../support/http-adapters';
 
 /** An error class whose name the lines must carry. */
 export class ProviderRateLimitError extends Error {}
@@ -228,6 +228,8 @@ export class TrackedController {
 export async function createTrackedApp(
   options: MonitoringModuleOptions,
   configure?: (app: INestApplication) => void,
+  adapter: HttpAdapterName = 'express',
+  settings: HttpAdapterSettings = {},
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -238,10 +240,16 @@ export async function createTrackedApp(
   })
   class TrackedAppModule {}
 
-  const app = await NestFactory.create(TrackedAppModule, { bufferLogs: true });
-  app.useLogger(app.get(PinoNestLogger));
-  configure?.(app);
-  await app.init();
+  const app = await createAppOn(
+    adapter,
+    TrackedAppModule,
+    { bufferLogs: true },
+    (created) => {
+      created.useLogger(created.get(PinoNestLogger));
+      configure?.(created);
+    },
+    settings,
+  );
   // Logs are buffered until flushed (app.listen() flushes them too).
   app.flushLogs();
   return app;

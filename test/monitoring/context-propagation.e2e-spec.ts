@@ -3,14 +3,15 @@ import request from 'supertest';
 import { AGENT_CATALOGUE } from '../../src/demo/agents/agent.factory';
 import type { CapturingSink } from '../support/event-capture';
 import { startDemoApp } from '../support/demo-app';
+import { describeEachAdapter } from '../support/http-adapters';
 
-describe('context propagation under concurrency (e2e)', () => {
+describeEachAdapter('context propagation under concurrency (e2e)', (adapter) => {
   let app: INestApplication;
   let sink: CapturingSink;
 
   beforeAll(async () => {
     // Small random latencies make the 200 requests interleave inside the event loop.
-    ({ app, sink } = await startDemoApp({ DEMO_LATENCY_SCALE: '0.004' }));
+    ({ app, sink } = await startDemoApp({ DEMO_LATENCY_SCALE: '0.004' }, adapter));
     await app.listen(0, '127.0.0.1');
   });
   afterAll(async () => {

@@ -2,14 +2,15 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { CapturingSink } from '../support/event-capture';
 import { startDemoApp } from '../support/demo-app';
+import { describeEachAdapter } from '../support/http-adapters';
 import { parsePrometheusText, sampleValue, sumValues } from '../support/prometheus-text';
 
-describe('demo monolith → /metrics (e2e)', () => {
+describeEachAdapter('demo monolith → /metrics (e2e)', (adapter) => {
   let app: INestApplication;
   let sink: CapturingSink;
 
   beforeAll(async () => {
-    ({ app, sink } = await startDemoApp());
+    ({ app, sink } = await startDemoApp({}, adapter));
     const server = app.getHttpServer();
     for (let i = 0; i < 3; i++) await request(server).post('/agents/kpi-calculator/execute').send({ input: 'q3' }).expect(200);
     for (let i = 0; i < 2; i++) await request(server).post('/workflows/daily-kpi-report/run').send({}).expect(200);

@@ -13,8 +13,10 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import request from 'supertest';
 import { MonitoringModule, MonitoringOptionsError, TrackAgent, MonitoringContext } from '../../src/monitoring';
+import { createAppOn, describeEachAdapter, type HttpAdapterName } from '../support/http-adapters';
 import { parsePrometheusText, sampleValue, sumValues } from '../support/prometheus-text';
 
 class Agent {
@@ -31,8 +33,16 @@ class Deny implements CanActivate {
   }
 }
 
+/** Holds `/items/slow/wait` requests open until the test releases them. */
+const gate = { open: undefined as (() => void) | undefined };
+
 @Controller('items')
 class ItemsController {
+  @Get('slow/wait')
+  async slow() {
+    await new Promise<void>((resolve) => (gate.open = resolve));
+    return 'released';
+  }
   @Get('denied')
   @UseGuards(Deny)
   denied() {
@@ -53,18 +63,21 @@ class ItemsController {
   }
 }
 
-async function createApp(imports: NonNullable<ModuleMetadata['imports']>): Promise<INestApplication> {
+async function createAppWith(
+  adapter: HttpAdapterName,
+  imports: NonNullable<ModuleMetadata['imports']>,
+): Promise<INestApplication> {
   @Module({ imports, controllers: [ItemsController] })
   class TestModule {}
-  const app = await NestFactory.create(TestModule, { logger: false, abortOnError: false });
-  await app.init();
-  return app;
+  return createAppOn(adapter, TestModule, { logger: false, abortOnError: false });
 }
 
 const metrics = async (app: INestApplication, path = '/metrics') =>
   parsePrometheusText((await request(app.getHttpServer()).get(path).expect(200)).text);
 
-describe('MonitoringModule', () => {
+describeEachAdapter('MonitoringModule', (adapter) => {
+  const createApp = (imports: NonNullable<ModuleMetadata['imports']>) => createAppWith(adapter, imports);
+
   it('counts requests rejected by guards and pipes, and errors thrown by handlers', async () => {
     const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);
     const s = app.getHttpServer();
@@ -78,6 +91,23 @@ describe('MonitoringModule', () => {
     expect(http('/items/:n', '400')).toBe(1);
     expect(http('/items/boom/now', '400')).toBe(1);
     expect(http('/items/:n', '200')).toBe(1);
+    await app.close();
+  });
+
+  it('counts requests in progress by route template at scrape time, and never tracks scrapes', async () => {
+    const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);
+    await app.listen(0, '127.0.0.1');
+    const slow = request(app.getHttpServer()).get('/items/slow/wait').then((r) => r.text);
+    for (let i = 0; i < 200 && gate.open === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    const during = await metrics(app);
+    expect(sampleValue(during, 'magure_http_requests_in_progress', { method: 'GET', endpoint: '/items/slow/wait' })).toBe(1);
+    gate.open!();
+    gate.open = undefined;
+    expect(await slow).toBe('released');
+    const after = await metrics(app);
+    expect(sampleValue(after, 'magure_http_requests_in_progress', { method: 'GET', endpoint: '/items/slow/wait' })).toBe(0);
+    expect(sampleValue(after, 'magure_http_requests_total', { method: 'GET', endpoint: '/items/slow/wait', status_code: '200' })).toBe(1);
+    expect(after.filter((x) => x.labels.endpoint === '/metrics')).toEqual([]);
     await app.close();
   });
 
@@ -146,6 +176,25 @@ describe('MonitoringModule', () => {
     expect(sampleValue(m, 'magure_metric_label_values_folded_total', { label: 'agent_id' })).toBe(3);
     await app.close();
   });
+
+  if (adapter === 'express') {
+    it('on an Express adapter without the router callback, reads the route from Express itself', async () => {
+      @Module({ imports: [MonitoringModule.forRoot({ analyticsEnabled: false })], controllers: [ItemsController] })
+      class TestModule {}
+      const express = new ExpressAdapter();
+      // An adapter of a Nest version without setOnRouteTriggered.
+      Object.assign(express, { setOnRouteTriggered: undefined, getOnRouteTriggered: undefined });
+      const app = await NestFactory.create(TestModule, express, { logger: false, abortOnError: false });
+      await app.init();
+      await request(app.getHttpServer()).get('/items/7').expect(200);
+      await request(app.getHttpServer()).get('/items/denied').expect(403);
+      await request(app.getHttpServer()).get('/nowhere').expect(404);
+      const m = await metrics(app);
+      const http = (endpoint: string, status: string) => sampleValue(m, 'magure_http_requests_total', { method: 'GET', endpoint, status_code: status });
+      expect([http('/items/:n', '200'), http('/items/denied', '403'), http('unmatched', '404')]).toEqual([1, 1, 1]);
+      await app.close();
+    });
+  }
 
   it('leaves no runtime behind after close: decorators pass through again', async () => {
     const app = await createApp([MonitoringModule.forRoot({ analyticsEnabled: false })]);

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { MonitoringEvent, OperationStart } from './monitoring-event';
+import type { InFlightHttpRequest, MonitoringEvent, OperationStart } from './monitoring-event';
 import type { MonitoringSink } from './monitoring-sink.interface';
 
 /**
@@ -11,6 +11,11 @@ export class EventFanOut {
   private readonly warned = new Set<string>();
   /** Failures per sink name since start (exported as a metric by the metrics sink). */
   readonly sinkErrors = new Map<string, number>();
+  /**
+   * HTTP requests being handled, added and removed by the HTTP choke point. Read at collection
+   * time (the in-progress gauge) instead of a start and an end call per request.
+   */
+  readonly httpInFlight = new Set<InFlightHttpRequest>();
   private sinks: readonly MonitoringSink[];
 
   constructor(sinks: readonly MonitoringSink[] = []) {

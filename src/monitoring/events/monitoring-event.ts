@@ -158,9 +158,17 @@ export type MonitoringEvent =
 export type MonitoringEventKind = MonitoringEvent['kind'];
 
 /** An operation that has started but not finished: feeds in-progress gauges. */
-export type OperationStart =
-  | { kind: 'workflow_run'; workflowId: string }
-  | { kind: 'http_request'; method: string; route: string };
+export type OperationStart = { kind: 'workflow_run'; workflowId: string };
+
+/**
+ * An HTTP request being handled. Requests are not announced one by one: sinks read the fan-out's
+ * set of them when they collect (the in-progress gauge at scrape time).
+ */
+export interface InFlightHttpRequest {
+  readonly method: string;
+  /** Route template once the router matched; undefined before that and for unmatched requests. */
+  readonly route: string | undefined;
+}
 
 /** Billionths of a cent in one cent. */
 export const NANO_CENTS_PER_CENT = 1_000_000_000;

@@ -10,7 +10,10 @@ export interface MonitoringSink {
   readonly name: string;
   /** Called once per finished operation, synchronously, on the caller's stack. */
   record(event: MonitoringEvent): void;
-  /** Called when a long-running operation starts (for in-progress gauges). */
+  /**
+   * Called when a long-running operation starts (for in-progress gauges). HTTP requests are not
+   * announced: read `EventFanOut.httpInFlight` when collecting instead.
+   */
   started?(operation: OperationStart): void;
   /** Called when an operation reported through `started` ends, before `record`. */
   ended?(operation: OperationStart): void;

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
-import type { HttpRequestEvent } from '../events/monitoring-event';
+import type { HttpRequestEvent, InFlightHttpRequest } from '../events/monitoring-event';
 import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
-import { incomingTraceContext } from '../tracing/trace-ids';
+import { LogPipeline } from '../logging/log-pipeline';
+import { createRequestLogStore, runInRequestLogStore, type RequestLogStore } from '../logging/request-log-store';
+import { incomingTraceContext, type IncomingTraceContext } from '../tracing/trace-ids';
 import { MonitoringRuntime } from './monitoring-runtime';
 
 /** Request ids accepted from clients: short, printable, no spaces (anything else is replaced). */
@@ -14,16 +17,26 @@ export const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Route label of requests that matched no route (404s), so raw paths never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-type ExpressLikeRequest = IncomingMessage & {
+/** The request object Nest middleware receives: Express's request, or Node's on Fastify. */
+type MiddlewareRequest = IncomingMessage & {
   route?: { path?: unknown };
   baseUrl?: string;
   ip?: string;
   originalUrl?: string;
+  id?: unknown;
+  log?: Logger;
 };
+
+/** Where the tracked request of a response is kept between the middleware and later hooks. */
+const TRACKED = Symbol('monitoring.trackedRequest');
+
+type TrackedResponse = ServerResponse & { [TRACKED]?: TrackedHttpRequest };
 
 /** URL path of a request, without the query string. */
 export function requestPath(req: { originalUrl?: string; url?: string }): string {
-  return (req.originalUrl ?? req.url ?? '/').split('?', 1)[0] ?? '/';
+  const url = req.originalUrl ?? req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 /** True for Prometheus scrapes of this module's metrics endpoint, which are neither tracked nor logged. */
@@ -35,22 +48,128 @@ export function isMetricsScrape(
 }
 
 /** The route template Express matched (`/agents/:id/execute`), or undefined. */
-export function matchedRoute(req: ExpressLikeRequest): string | undefined {
+export function matchedRoute(req: {
+  route?: { path?: unknown };
+  baseUrl?: string;
+}): string | undefined {
   const path = req.route?.path;
   if (typeof path !== 'string') return undefined;
   return `${req.baseUrl ?? ''}${path}` || '/';
 }
 
 /**
- * HTTP choke point: gives every request an id (kept from `X-Request-Id` when well-formed, echoed
- * in the response), opens the request scope, and emits one `HttpRequestEvent` when the response
- * finishes or the client goes away: 404s and errors raised by guards or pipes included.
+ * One request between the middleware and the end of its response. It is also the request's entry
+ * in the fan-out's in-flight set, which the in-progress gauge counts at scrape time: nothing runs
+ * per request for the gauge but a set insert and delete.
+ */
+export class TrackedHttpRequest implements InFlightHttpRequest {
+  /** Client address as the framework resolved it (trusted proxies applied), when it did. */
+  clientIp: string | undefined;
+  private readonly startedAt = Date.now();
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly runtime: MonitoringRuntime,
+    readonly scope: MonitoringScope,
+    readonly logStore: RequestLogStore,
+    private readonly req: MiddlewareRequest,
+    readonly method: string,
+    private readonly path: string,
+    /** The route Nest mounted this middleware on (Express): no route of the app. */
+    private readonly middlewareRoute: unknown,
+    /** The request's parent outside the module: a `traceparent` header or the app's OpenTelemetry span. */
+    private readonly remote: (IncomingTraceContext & { fromOtel: boolean }) | undefined,
+  ) {}
+
+  /** The matched route template once known; undefined before routing and for 404s. */
+  get route(): string | undefined {
+    return this.scope.route;
+  }
+
+  /** Runs `next` inside the request's monitoring scope and nestjs-pino's request store. */
+  enter(next: () => void): void {
+    storage.run(this.scope, runInRequestLogStore, this.logStore, next);
+  }
+
+  /** Emits the request's one event. Called once, when the response closes. */
+  finish(res: ServerResponse, aborted: boolean): void {
+    const runtime = this.runtime;
+    runtime.fanOut.httpInFlight.delete(this);
+    const req = this.req;
+    const event: HttpRequestEvent = {
+      kind: 'http_request',
+      spanId: this.scope.spanId,
+      startedAt: new Date(this.startedAt),
+      durationMs: performance.now() - this.t0,
+      context: snapshot(this.scope),
+      method: this.method,
+      route: this.scope.route ?? this.routeFromExpress(res) ?? UNMATCHED_ROUTE,
+      path: this.path,
+      statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
+      aborted,
+    };
+    const remote = this.remote;
+    if (remote !== undefined) {
+      event.remoteParentSpanId = remote.parentSpanId;
+      if (remote.fromOtel) event.otelServerSpan = true;
+    }
+    const ip = this.clientIp ?? req.ip ?? req.socket?.remoteAddress;
+    if (ip) event.clientIp = ip;
+    const ua = req.headers['user-agent'];
+    if (ua) event.userAgent = ua;
+    runtime.fanOut.publish(event);
+  }
+
+  /**
+   * Route template read from Express when Nest did not report the route (an adapter without
+   * `setOnRouteTriggered`): the last route Express matched, unless that is a middleware mount such
+   * as this one's, or the request ended in a 404.
+   */
+  private routeFromExpress(res: ServerResponse): string | undefined {
+    const req = this.req;
+    if (req.route === undefined || req.route === this.middlewareRoute || res.statusCode === 404)
+      return undefined;
+    return matchedRoute(req);
+  }
+}
+
+/** The one `close` listener of tracked responses: `close` follows `finish`, or an aborted connection. */
+function onResponseClose(this: TrackedResponse): void {
+  const tracked = this[TRACKED];
+  if (tracked === undefined) return;
+  this[TRACKED] = undefined;
+  tracked.finish(this, !this.writableFinished);
+}
+
+/** The tracked request of a response, for hooks that run after the middleware (Fastify's). */
+export function trackedRequestOf(res: ServerResponse): TrackedHttpRequest | undefined {
+  return (res as TrackedResponse)[TRACKED];
+}
+
+/** Records the route Nest's router dispatched the current request to (template with prefix). */
+export function recordMatchedRoute(route: string): void {
+  const scope = storage.getStore();
+  if (scope !== undefined && scope.kind === 'request') scope.route = route;
+}
+
+/**
+ * HTTP choke point, on Express and Fastify alike: gives every request an id (kept from
+ * `X-Request-Id` when well-formed, echoed in the response), opens the request scope and
+ * nestjs-pino's request store, and emits one `HttpRequestEvent` when the response closes (finished
+ * or the client went away): 404s and errors raised by guards or pipes included.
  */
 @Injectable()
 export class RequestTrackingMiddleware implements NestMiddleware {
-  constructor(@Inject(MonitoringRuntime) private readonly runtime: MonitoringRuntime) {}
+  private readonly logger: Logger;
 
-  use(req: ExpressLikeRequest, res: ServerResponse, next: (error?: unknown) => void): void {
+  constructor(
+    @Inject(MonitoringRuntime) private readonly runtime: MonitoringRuntime,
+    @Inject(LogPipeline) logs: LogPipeline,
+  ) {
+    this.logger = logs.logger;
+  }
+
+  use(req: MiddlewareRequest, res: TrackedResponse, next: (error?: unknown) => void): void {
     const runtime = this.runtime;
     const options = runtime.options;
     const path = requestPath(req);
@@ -62,11 +181,15 @@ export class RequestTrackingMiddleware implements NestMiddleware {
         ? incoming
         : randomUUID();
     res.setHeader('X-Request-Id', requestId);
+    // pino-http's conventions, kept for code that reads them: the request id and a logger whose
+    // lines carry it (the root logger: its mixin adds the context ids).
+    req.id = requestId;
+    req.log = this.logger;
 
-    const incomingTrace = incomingTraceContext(req.headers.traceparent, runtime.activeOtelSpan);
+    const remote = incomingTraceContext(req.headers.traceparent, runtime.activeOtelSpan);
     const scope: MonitoringScope = createScope('request', undefined, runtime, {
       requestId,
-      traceId: incomingTrace?.traceId,
+      traceId: remote?.traceId,
     });
     if (options.principalExtractor) {
       try {
@@ -81,69 +204,19 @@ export class RequestTrackingMiddleware implements NestMiddleware {
       }
     }
 
-    // Nest mounts this middleware as a route of its own: that route is not the one the request matched.
-    const middlewareRoute = req.route;
-    const method = req.method ?? 'GET';
-    const startedAt = new Date();
-    const t0 = performance.now();
-    let done = false;
-    const finish = (aborted: boolean) => {
-      if (done) return;
-      done = true;
-      if (scope.inProgress) runtime.fanOut.end({ kind: 'http_request', ...scope.inProgress });
-      const event: HttpRequestEvent = {
-        kind: 'http_request',
-        spanId: scope.spanId,
-        startedAt,
-        durationMs: performance.now() - t0,
-        context: snapshot(scope),
-        method,
-        route:
-          scope.route ?? this.routeWithoutController(req, res, middlewareRoute) ?? UNMATCHED_ROUTE,
-        path,
-        statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
-        aborted,
-      };
-      if (incomingTrace) {
-        event.remoteParentSpanId = incomingTrace.parentSpanId;
-        if (incomingTrace.fromOtel) event.otelServerSpan = true;
-      }
-      const ip = req.ip ?? req.socket?.remoteAddress;
-      if (ip) event.clientIp = ip;
-      const ua = req.headers['user-agent'];
-      if (ua) event.userAgent = ua;
-      runtime.fanOut.publish(event);
-    };
-    res.once('finish', () => finish(false));
-    res.once('close', () => finish(!res.writableFinished));
-    storage.run(scope, next);
+    const tracked = new TrackedHttpRequest(
+      runtime,
+      scope,
+      createRequestLogStore(this.logger),
+      req,
+      req.method ?? 'GET',
+      path,
+      req.route,
+      remote,
+    );
+    res[TRACKED] = tracked;
+    res.on('close', onResponseClose);
+    runtime.fanOut.httpInFlight.add(tracked);
+    tracked.enter(next);
   }
-
-  /**
-   * Route template of a request that finished before any controller interceptor ran: rejected by a
-   * guard (the controller's route is the last one Express matched), or unmatched (404: the last
-   * matched route is a middleware mount such as this one's, which is no route of the app).
-   */
-  private routeWithoutController(
-    req: ExpressLikeRequest,
-    res: ServerResponse,
-    middlewareRoute: unknown,
-  ): string | undefined {
-    if (res.statusCode === 404 || req.route === middlewareRoute) return undefined;
-    return matchedRoute(req);
-  }
-}
-
-/**
- * Raises the in-progress gauge once the router has matched, when the route template is known.
- * Called by the route interceptor; requests rejected before it (guards, 404) finish at once anyway.
- */
-export function markRequestInProgress(runtime: MonitoringRuntime, req: ExpressLikeRequest): void {
-  const scope = storage.getStore();
-  if (!scope || scope.kind !== 'request' || scope.inProgress) return;
-  const route = matchedRoute(req);
-  if (!route) return;
-  scope.route = route;
-  scope.inProgress = { method: req.method ?? 'GET', route };
-  runtime.fanOut.start({ kind: 'http_request', ...scope.inProgress });
 }

@@ -1,10 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { Params as NestjsPinoParams } from 'nestjs-pino';
-import type { Options as HttpLoggerOptions } from 'pino-http';
 import pino, { stdSerializers, type DestinationStream, type Logger } from 'pino';
-import { WELL_FORMED_REQUEST_ID } from '../instrumentation/request-tracking.middleware';
 import type { LogDestination, MonitoringOptions } from '../monitoring-options.interface';
 import { contextMixin } from './log-context';
 import { isoTimestamp } from './log-line-format';
@@ -16,12 +12,6 @@ import { redactSecrets, SecretKeyMatcher } from './secret-redaction';
 
 /** Keys serialized by pino serializers; their output is redacted by the serializer itself. */
 const SERIALIZED_KEYS: ReadonlySet<string> = new Set(['err', 'req', 'res']);
-
-/**
- * pino-http's request-id binding is dropped from lines (a serializer returning undefined): the
- * mixin already writes `request_id`, and a second copy of the key would make the JSON ambiguous.
- */
-const PINO_HTTP_REQUEST_ID_KEY = 'monitoring_pino_http_request_id';
 
 /** Buffer cap of the asynchronous stdout writer: beyond it lines are dropped rather than held. */
 const STDOUT_MAX_BUFFER = 16 * 1024 * 1024;
@@ -175,37 +165,13 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
   }
 
   /**
-   * nestjs-pino configuration. Its own middleware is not mounted (`forRoutes: []`): the module
-   * mounts `RequestLoggerMiddleware` instead, ahead of the request tracking, so that nestjs-pino's
-   * middleware route does not hide from the tracking which route the request matched.
+   * nestjs-pino configuration: its `Logger` and `PinoLogger` write through this module's logger.
+   * Its pino-http middleware is not mounted (`forRoutes: []`): the request tracking opens
+   * nestjs-pino's request store itself, with the root logger, since the logger's mixin already
+   * adds the request id to every line and a child logger per request would cost every request.
    */
   nestjsPinoParams(): NestjsPinoParams {
-    return { forRoutes: [], pinoHttp: this.pinoHttpOptions() };
-  }
-
-  /**
-   * pino-http options: this module's logger, the request id the request tracking uses, and no
-   * access-log line of its own (the log sink writes the one `http_request` line per request).
-   */
-  pinoHttpOptions(): HttpLoggerOptions {
-    const secrets = this.secrets;
-    const redact = (value: unknown) => redactSecrets(value, secrets);
-    const header = this.options.requestIdHeader;
-    return {
-      logger: this.logger,
-      autoLogging: false,
-      quietReqLogger: true,
-      quietResLogger: true,
-      genReqId: (req: IncomingMessage) => adoptRequestId(req, header),
-      customAttributeKeys: { reqId: PINO_HTTP_REQUEST_ID_KEY },
-      // pino-http applies pino's standard serializers first, then these.
-      serializers: {
-        req: redact,
-        res: redact,
-        err: redact,
-        [PINO_HTTP_REQUEST_ID_KEY]: () => undefined,
-      },
-    };
+    return { forRoutes: [], pinoHttp: { logger: this.logger, autoLogging: false } };
   }
 
   /** Flushes stdout and pushes the last batch to Loki (bounded by `lokiShutdownTimeoutMs`). */
@@ -224,20 +190,6 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
       // stdout may be a closed pipe at shutdown: nothing more can be done with the lines.
     }
   }
-}
-
-/**
- * The request id, decided before the request tracking runs and handed to it: the incoming header
- * when the tracking would keep it, else a new UUID written into that header, which the tracking
- * then keeps (and echoes as `X-Request-Id`). pino-http's `req.id` and the id of every line and
- * event are thus the same.
- */
-function adoptRequestId(req: IncomingMessage, header: string): string {
-  const incoming = req.headers[header];
-  if (typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming)) return incoming;
-  const id = randomUUID();
-  req.headers[header] = id;
-  return id;
 }
 
 function lokiShipperOptions(options: MonitoringOptions): LokiShipperOptions {

@@ -33,7 +33,15 @@ function loadStorage(): NestjsPinoStorageModule {
 
 const { storage, Store } = loadStorage();
 
-/** Runs `next` with `logger` as the logger of nestjs-pino's request context. */
-export function runInNestjsPinoContext(logger: Logger, next: () => void): void {
-  storage.run(new Store(logger), next);
+/** A store of nestjs-pino's request context (opaque: only nestjs-pino reads it). */
+export type NestjsPinoStore = object & { readonly __nestjsPinoStore?: never };
+
+/** A new request store holding `logger`. */
+export function createNestjsPinoStore(logger: Logger): NestjsPinoStore {
+  return new Store(logger) as NestjsPinoStore;
+}
+
+/** Runs `next` inside a nestjs-pino request store. */
+export function runInNestjsPinoStore(store: NestjsPinoStore, next: () => void): void {
+  storage.run(store, next);
 }

@@ -36,8 +36,15 @@ export class ValueMetric {
     readonly help: string,
     readonly type: 'counter' | 'gauge',
     registry: Registry,
+    /** Runs before each export: for gauges computed from live state at scrape time. */
+    private readonly beforeCollect?: () => void,
   ) {
     registry.registerMetric(this as never);
+  }
+
+  /** Every series created so far. */
+  all(): IterableIterator<ValueSeries> {
+    return this.series.values();
   }
 
   /** The series for `key` (a join of the label values), created with `labels()` on first use. */
@@ -52,6 +59,7 @@ export class ValueMetric {
 
   /** prom-client's metric contract, read by the registry at scrape time. */
   get(): { name: string; help: string; type: string; aggregator: string; values: ExportedValue[] } {
+    this.beforeCollect?.();
     const values: ExportedValue[] = [];
     for (const s of this.series.values()) values.push({ labels: { ...s.labels }, value: s.value });
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };

@@ -90,7 +90,14 @@ export class PrometheusMetricsSink implements MonitoringSink {
       'HTTP request duration in seconds, by method and route template.',
       HTTP_DURATION_BUCKETS,
     );
-    this.httpInProgress = gauge('http_requests_in_progress', 'HTTP requests being handled, by method and route template.');
+    // Counted from the fan-out's in-flight requests at scrape time: nothing per request.
+    this.httpInProgress = new ValueMetric(
+      `${p}http_requests_in_progress`,
+      'HTTP requests being handled, by method and route template (counted once the route matched).',
+      'gauge',
+      registry,
+      () => this.countInFlightRequests(fanOut),
+    );
     this.agentExecutions = counter(
       'agent_executions_total',
       'Agent executions, by agent id, agent type and status (success|failure).',
@@ -175,17 +182,22 @@ export class PrometheusMetricsSink implements MonitoringSink {
 
   started(operation: OperationStart): void {
     if (operation.kind === 'workflow_run') this.workflowsActive.at('', () => ({})).value += 1;
-    else this.inProgress(operation.method, operation.route).value += 1;
   }
 
   ended(operation: OperationStart): void {
     if (operation.kind === 'workflow_run') this.workflowsActive.at('', () => ({})).value -= 1;
-    else this.inProgress(operation.method, operation.route).value -= 1;
   }
 
-  private inProgress(method: string, route: string): ValueSeries {
-    const s = this.httpSeriesFor(method, route);
-    return (s.inProgress ??= this.httpInProgress.at(s.key, () => ({ method, endpoint: s.endpoint })));
+  /** Sets the in-progress gauge from the requests in flight whose route has matched. */
+  private countInFlightRequests(fanOut: EventFanOut): void {
+    for (const series of this.httpInProgress.all()) series.value = 0;
+    for (const request of fanOut.httpInFlight) {
+      const route = request.route;
+      if (route === undefined) continue;
+      const method = request.method;
+      const s = this.httpSeriesFor(method, route);
+      (s.inProgress ??= this.httpInProgress.at(s.key, () => ({ method, endpoint: s.endpoint }))).value += 1;
+    }
   }
 
   /** Series of one method/route pair, found with two map lookups. */

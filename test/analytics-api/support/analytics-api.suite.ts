@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { AnalyticsQueryService } from '../../../src/monitoring';
 import type { DatabaseKind } from '../../support/analytics-databases';
+import type { HttpAdapterName } from '../../support/http-adapters';
 import { reaggregateAll, startModuleApp, type ModuleApp } from './analytics-module-app';
 import {
   centsToNano,
@@ -89,7 +90,7 @@ function agentOracle(rows: AgentRow[], exact: boolean) {
  * UTC midnight and in the current partial hour; every figure the API gives is compared with sums
  * over the generated rows.
  */
-export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
+export function defineAnalyticsApiSuite(kind: DatabaseKind, adapter: HttpAdapterName = 'express'): void {
   let m: ModuleApp;
   let rows: Workload;
   // Setup time: every range below is fixed from it, so the rows in each range never change.
@@ -105,7 +106,7 @@ export function defineAnalyticsApiSuite(kind: DatabaseKind): void {
   };
 
   beforeAll(async () => {
-    m = await startModuleApp(kind);
+    m = await startModuleApp(kind, {}, undefined, adapter);
     // Keep at least 3 s of the current hour behind us so it holds rows (the partial current hour).
     if (Date.now() - floorHour(Date.now()) < 3000) await new Promise((r) => setTimeout(r, 3000));
     t0 = Date.now();

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { MonitoringModule, type MonitoringModuleOptions } from '../../../src/monitoring';
 import { ANALYTICS_SQL_RUNNER } from '../../../src/monitoring/analytics/api/analytics-api.constants';
 import type { AnalyticsSqlRunner } from '../../../src/monitoring/analytics/api/analytics-aggregate.query';
+import { createHttpAdapter, waitUntilReady, type HttpAdapterName } from '../../support/http-adapters';
 
 /**
  * A real Nest application with `MonitoringModule.forRoot(options)`, its analytics API reading
@@ -13,6 +14,7 @@ export async function createAnalyticsApp(
   runner: AnalyticsSqlRunner | null,
   options: MonitoringModuleOptions = {},
   configure?: (app: INestApplication) => void | Promise<void>,
+  adapter: HttpAdapterName = 'express',
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [MonitoringModule.forRoot({ defaultMetricsEnabled: false, analyticsEnabled: false, ...options })],
@@ -20,8 +22,9 @@ export async function createAnalyticsApp(
     .overrideProvider(ANALYTICS_SQL_RUNNER)
     .useValue(runner)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
   await configure?.(app);
   await app.init();
+  await waitUntilReady(app);
   return app;
 }

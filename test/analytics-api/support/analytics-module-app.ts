@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { MonitoringModule, type MonitoringModuleOptions } from '../../../src/monitoring';
 import { HourlyAggregator } from '../../../src/monitoring/analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsDatabase } from '../../../src/monitoring/analytics/database/analytics-database';
+import { createHttpAdapter, waitUntilReady, type HttpAdapterName } from '../../support/http-adapters';
 import { provisionDatabase, type DatabaseKind, type ProvisionedDatabase } from '../../support/analytics-databases';
 
 /** The real module on a real database: its connection, migrations, aggregator and analytics API. */
@@ -23,6 +24,7 @@ export async function startModuleApp(
   kind: DatabaseKind,
   options: MonitoringModuleOptions = {},
   configure?: (app: INestApplication) => void,
+  adapter: HttpAdapterName = 'express',
 ): Promise<ModuleApp> {
   const db: ProvisionedDatabase = await provisionDatabase(kind);
   let app: INestApplication | undefined;
@@ -37,9 +39,10 @@ export async function startModuleApp(
         }),
       ],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false });
     configure?.(app);
     await app.init();
+    await waitUntilReady(app);
     const source = await app.get(AnalyticsDatabase).whenReady();
     const aggregator = app.get(HourlyAggregator);
     await aggregator.run();
