@@ -8,6 +8,8 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private blocked = false;
+  private muted = false;
+  private muteTrigger?: Buffer;
   port = 0;
 
   constructor(
@@ -30,8 +32,24 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
+      let tail = Buffer.alloc(0);
+      client.on('data', (chunk: Buffer) => {
+        if (this.muteTrigger) {
+          const seen = Buffer.concat([tail, chunk]);
+          if (seen.includes(this.muteTrigger)) {
+            this.muted = true;
+            this.muteTrigger = undefined;
+          }
+          tail = seen.subarray(Math.max(0, seen.length - 16));
+        }
+      });
       client.pipe(upstream);
-      upstream.pipe(client);
+      // Replies are dropped while muted: the server acts on what it receives, the client never
+      // hears back (a commit whose acknowledgement is lost).
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.muted) client.write(chunk);
+      });
+      upstream.on('end', () => client.end());
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
@@ -45,9 +63,24 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
-  /** Accepts connections again. */
+  /** Accepts connections again (and forwards replies again). */
   restore(): void {
     this.blocked = false;
+    this.muted = false;
+    this.muteTrigger = undefined;
+  }
+
+  /** Keeps forwarding what clients send but drops every reply of the server until `restore()`. */
+  muteReplies(): void {
+    this.muted = true;
+  }
+
+  /**
+   * Mutes replies (as `muteReplies`) from the moment a client sends `bytes`, e.g. the end of a
+   * COPY: the server gets the whole statement and commits it, its answer is lost.
+   */
+  muteRepliesAfter(bytes: Buffer): void {
+    this.muteTrigger = bytes;
   }
 
   async stop(): Promise<void> {

@@ -255,9 +255,9 @@ export class AnalyticsWriteQueue {
   private async writeBatch(table: AnalyticsTable, rows: readonly AnalyticsRow[]): Promise<void> {
     const end = this.metrics.flushDuration.startTimer();
     try {
-      const written = await this.writer.insert(table, rows);
+      const { inserted } = await this.writer.write(table, rows);
       end();
-      this.metrics.rowsWritten.inc({ table }, written);
+      this.metrics.rowsWritten.inc({ table }, inserted);
       return;
     } catch (error) {
       end();
