@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { reaggregateAll, startModuleApp, type ModuleApp } from './support/analytics-module-app';
 import { generateWorkload, insertWorkload } from './support/workload';
+import { TEST_OUTPUT_DIR } from '../support/test-output';
 
 /**
  * The browser globals used inside page.evaluate() callbacks (which run in Chromium, not Node).
@@ -163,10 +164,11 @@ describe('built-in analytics page in a real browser (Chromium)', () => {
     expect(logsShown).toBe(true);
     expect(errors).toEqual([]);
 
-    const shot = join(tmpdir(), `analytics-ui-${process.pid}.png`);
+    // Kept for a person to look at (test-output/ is git-ignored; each run replaces the file).
+    const shot = join(TEST_OUTPUT_DIR, 'analytics-ui.png');
+    mkdirSync(TEST_OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(20_000);
-    console.log(`analytics page screenshot: ${shot}`);
   });
 
   it('keeps the token for the tab across reloads and follows the range selector', async () => {
