@@ -63,9 +63,9 @@ const UNIQUE_VIOLATION = '23505';
  * Writes batches through the analytics pool.
  *
  * On a PostgreSQL server a batch is sent with `COPY ... FROM STDIN (FORMAT binary)`: PostgreSQL
- * parses no SQL per batch and no text per value, which halves its CPU per stored row compared with
- * `INSERT ... SELECT FROM unnest(...)` and about doubles the rows per second one connection can
- * write (figures in docs/benchmarks.md). COPY has no `ON CONFLICT`, so exactly-once rests on the
+ * parses no SQL per batch and no text per value: 43–54 % less of its CPU per stored row than
+ * `INSERT ... SELECT FROM unnest(...)`, and 1.5–1.8 times the rows per second (figures in
+ * docs/benchmarks.md). COPY has no `ON CONFLICT`, so exactly-once rests on the
  * primary key: rows carry their ids from the mapper, and a COPY that meets an id already stored
  * fails as a whole (unique violation, nothing of it is kept). That happens only to a batch retried
  * after an ambiguous failure (the commit happened, the acknowledgement was lost) or one overlapping
