@@ -1,7 +1,9 @@
 /** @type {import('jest').Config} */
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false }, target: 'es2022', keepClassNames: true } }];
 module.exports = {
-  testEnvironment: 'node',
+  // App log lines go to memory and are shown only under a failing test (test/support/app-output.ts).
+  testEnvironment: '<rootDir>/test/support/quiet-test.environment.js',
+  setupFilesAfterEnv: ['<rootDir>/test/support/app-output.ts'],
   transform: {
     '^.+\\.ts$': swc,
     // The OTLP exporter loads node:http with a dynamic import(), which Jest's CommonJS runtime

@@ -41,7 +41,7 @@ const devNull = () =>
  * call pays for (mapping + enqueue), so batches are accepted at once here.
  */
 const instantWriter: AnalyticsBatchWriter = {
-  insert: (_table, rows) => Promise.resolve(rows.length),
+  write: (_table, rows) => Promise.resolve({ inserted: rows.length, alreadyStored: 0 }),
 };
 
 /**

@@ -1,16 +1,20 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { from as copyFrom } from 'pg-copy-streams';
 import { Registry } from 'prom-client';
 import { HourlyAggregator } from '../src/monitoring/analytics/aggregation/hourly-aggregator.service';
 import { AnalyticsMetrics } from '../src/monitoring/analytics/analytics.metrics';
 import { AnalyticsSink } from '../src/monitoring/analytics/analytics.sink';
 import { AnalyticsDatabase } from '../src/monitoring/analytics/database/analytics-database';
-import { PgBatchWriter, type AnalyticsBatchWriter } from '../src/monitoring/analytics/ingest/analytics-batch-writer';
+import { PgBatchWriter, type AnalyticsBatchWriter, type BatchWriteResult } from '../src/monitoring/analytics/ingest/analytics-batch-writer';
+import { encodeCopyBinary } from '../src/monitoring/analytics/ingest/analytics-copy.encoder';
+import { mapEventToRow } from '../src/monitoring/analytics/ingest/analytics-row.mapper';
 import { TABLE_COLUMNS, type AnalyticsRow, type AnalyticsTable } from '../src/monitoring/analytics/ingest/analytics-tables';
 import { AnalyticsWriteQueue } from '../src/monitoring/analytics/ingest/analytics-write-queue';
 import type { LlmCallEvent } from '../src/monitoring/events/monitoring-event';
 import { startPostgres, type TestPostgres } from '../test/support/postgres-server';
 import { GENERATE_LLM_USAGE_REPORT_SQL } from './analytics-data';
+import { canReadPostgresCpu, samplePostgresCpu } from './postgres-cpu';
 
 /**
  * Benchmarks of the analytics pipeline against a real PostgreSQL 15: `BENCH_DATABASE_URL` when
@@ -54,69 +58,162 @@ function llmEvent(i: number): LlmCallEvent {
 }
 
 /**
- * The multi-row `INSERT ... VALUES ($1, ..), (..)` alternative, for comparison with the
- * `unnest` statement the module uses. Batches must stay under 65,535 parameters.
+ * The staging alternative to COPY straight into the table: in one transaction, COPY (binary) into
+ * a temporary table, then `INSERT ... SELECT ... ON CONFLICT DO NOTHING` into the real one, so
+ * the conflict check runs in SQL instead of through the unique-violation fallback.
  */
-class ValuesBatchWriter implements AnalyticsBatchWriter {
+class StagingCopyWriter implements AnalyticsBatchWriter {
   constructor(private readonly db: AnalyticsDatabase) {}
-  async insert(table: AnalyticsTable, rows: readonly AnalyticsRow[]): Promise<number> {
-    const columns = TABLE_COLUMNS[table];
-    const values: unknown[] = [];
-    const tuples = rows.map((row, r) => {
-      values.push(...row);
-      return `(${columns.map((c, i) => `$${r * columns.length + i + 1}::${c.type}`).join(', ')})`;
-    });
-    const sql = `INSERT INTO "${table}" (${columns.map((c) => `"${c.name}"`).join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`;
+  async write(table: AnalyticsTable, rows: readonly AnalyticsRow[]): Promise<BatchWriteResult> {
+    const names = TABLE_COLUMNS[table].map((c) => `"${c.name}"`).join(', ');
+    const payload = encodeCopyBinary(table, rows);
     const client = await this.db.connect();
     try {
-      return (await client.query(sql, values)).rowCount ?? 0;
+      await client.query('BEGIN');
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS "staging_${table}" (LIKE "${table}") ON COMMIT DELETE ROWS`);
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.query(copyFrom(`COPY "staging_${table}" (${names}) FROM STDIN (FORMAT binary)`));
+        stream.once('finish', resolve);
+        stream.on('error', reject);
+        stream.end(payload);
+      });
+      const result = await client.query(
+        `INSERT INTO "${table}" (${names}) SELECT ${names} FROM "staging_${table}" ON CONFLICT DO NOTHING`,
+      );
+      await client.query('COMMIT');
+      const inserted = result.rowCount ?? 0;
+      return { inserted, alreadyStored: rows.length - inserted };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     } finally {
       client.release();
     }
   }
 }
 
-async function ingestOnce(db: AnalyticsDatabase, writer: AnalyticsBatchWriter, rows: number, batchSize: number): Promise<number> {
-  await db.dataSource!.query('TRUNCATE llm_usage');
-  const metrics = new AnalyticsMetrics(new Registry(), 'bench_');
-  const queue = new AnalyticsWriteQueue(writer, { capacity: rows, batchSize, flushIntervalMs: 1000 }, metrics);
-  const sink = new AnalyticsSink(queue);
-  queue.start();
-  const t0 = performance.now();
-  // Events arrive as from a busy app: in bursts, with the event loop free between them.
-  for (let i = 0; i < rows; i++) {
-    sink.record(llmEvent(i));
-    if (i % 500 === 499) await new Promise((r) => setImmediate(r));
-  }
-  while (queue.depth > 0) await new Promise((r) => setTimeout(r, 2));
-  const elapsed = performance.now() - t0;
-  queue.stop();
-  const [{ n }] = await db.dataSource!.query('SELECT count(*)::int AS n FROM llm_usage');
-  if (n !== rows) throw new Error(`expected ${rows} rows, found ${n}`);
-  return (rows / elapsed) * 1000;
+/** The ways of writing a batch compared by the ingest benchmark (the module uses COPY binary). */
+const INGEST_METHODS: Record<string, (db: AnalyticsDatabase) => AnalyticsBatchWriter> = {
+  'INSERT ... SELECT FROM unnest ... ON CONFLICT': (db) => new PgBatchWriter(db, { method: 'insert' }),
+  'COPY binary into the table (module)': (db) => new PgBatchWriter(db, { method: 'copy', copyFormat: 'binary' }),
+  'COPY text into the table': (db) => new PgBatchWriter(db, { method: 'copy', copyFormat: 'text' }),
+  'COPY binary into temp table + INSERT ON CONFLICT': (db) => new StagingCopyWriter(db),
+};
+
+/** Rows per second and CPU microseconds per row of one ingest run. */
+export interface IngestSample {
+  rowsPerSecond: number;
+  appUsPerRow: number;
+  backendUsPerRow: number;
+  serverUsPerRow: number;
 }
 
+async function clientBackendPids(db: AnalyticsDatabase): Promise<number[]> {
+  const rows: { pid: number }[] = await db.dataSource!.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`,
+  );
+  return rows.map((r) => r.pid);
+}
+
+/** Runs `work` (which stores `rows` rows) and measures its time and the CPU of app and server. */
+async function measureIngest(db: AnalyticsDatabase, rows: number, work: () => Promise<void>): Promise<IngestSample> {
+  await db.dataSource!.query('TRUNCATE llm_usage');
+  const pids = await clientBackendPids(db);
+  const app0 = process.cpuUsage();
+  const pg0 = samplePostgresCpu(pids);
+  const t0 = performance.now();
+  await work();
+  const elapsed = performance.now() - t0;
+  const pg1 = samplePostgresCpu(pids);
+  const app = process.cpuUsage(app0);
+  const [{ n }] = await db.dataSource!.query('SELECT count(*)::int AS n FROM llm_usage');
+  if (n !== rows) throw new Error(`expected ${rows} rows, found ${n}`);
+  return {
+    rowsPerSecond: (rows / elapsed) * 1000,
+    appUsPerRow: (app.user + app.system) / rows,
+    backendUsPerRow: (pg1.backendsUs - pg0.backendsUs) / rows,
+    serverUsPerRow: (pg1.serverUs - pg0.serverUs) / rows,
+  };
+}
+
+/** The writer alone: pre-mapped rows written batch after batch, as fast as one connection takes them. */
+function writerOnly(writer: AnalyticsBatchWriter, batches: AnalyticsRow[][]): () => Promise<void> {
+  return async () => {
+    for (const batch of batches) {
+      const { inserted } = await writer.write('llm_usage', batch);
+      if (inserted !== batch.length) throw new Error(`wrote ${inserted} of ${batch.length} rows`);
+    }
+  };
+}
+
+/** The whole write-behind path: events recorded by the sink, mapped, queued and flushed. */
+function throughQueue(writer: AnalyticsBatchWriter, rows: number, batchSize: number): () => Promise<void> {
+  return async () => {
+    const metrics = new AnalyticsMetrics(new Registry(), 'bench_');
+    const queue = new AnalyticsWriteQueue(writer, { capacity: rows, batchSize, flushIntervalMs: 1000 }, metrics);
+    const sink = new AnalyticsSink(queue);
+    queue.start();
+    // Events arrive as from a busy app: in bursts, with the event loop free between them.
+    for (let i = 0; i < rows; i++) {
+      sink.record(llmEvent(i));
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    while (queue.depth > 0) await new Promise((r) => setTimeout(r, 2));
+    queue.stop();
+    const dropped = await metrics.rowsDropped.get();
+    if (dropped.values.some((v) => v.value > 0)) throw new Error('rows were dropped');
+  };
+}
+
+const medianSample = (samples: IngestSample[]): IngestSample => ({
+  rowsPerSecond: median(samples.map((s) => s.rowsPerSecond)),
+  appUsPerRow: median(samples.map((s) => s.appUsPerRow)),
+  backendUsPerRow: median(samples.map((s) => s.backendUsPerRow)),
+  serverUsPerRow: median(samples.map((s) => s.serverUsPerRow)),
+});
+
 /**
- * Sustained ingest through the write-behind path (sink → queue → batch INSERT) into PostgreSQL:
- * rows per second, median of `BENCH_INGEST_RUNS` (default 5) runs of `BENCH_INGEST_ROWS`
- * (default 200,000) llm_usage rows. Also the multi-row VALUES statement, for comparison.
+ * Ingest into PostgreSQL by method: `BENCH_INGEST_ROWS` (default 200,000) llm_usage rows per run,
+ * median of `BENCH_INGEST_RUNS` (default 5) runs, methods interleaved. Two cases: the writer
+ * alone (rows mapped beforehand, batch after batch) and the whole write-behind path (events
+ * recorded by the sink; its app CPU includes building the events). CPU per row: the app's
+ * (process.cpuUsage), the client backends' and the whole server's (/proc), in microseconds.
  */
-export async function benchAnalyticsIngest(): Promise<{ unnestRowsPerSecond: number; valuesRowsPerSecond: number }> {
+export async function benchAnalyticsIngest(): Promise<Record<string, { writer: IngestSample; queue: IngestSample }>> {
   const rows = Number(process.env.BENCH_INGEST_ROWS ?? 200_000);
   const runs = Number(process.env.BENCH_INGEST_RUNS ?? 5);
+  const batchSize = Number(process.env.BENCH_INGEST_BATCH ?? 2000);
   const server = await benchDatabase();
   const db = await openDatabase(server.url);
   try {
-    const unnest: number[] = [];
-    const values: number[] = [];
-    await ingestOnce(db, new PgBatchWriter(db), Math.min(rows, 20_000), 2000); // warm-up
-    for (let r = 0; r < runs; r++) {
-      unnest.push(await ingestOnce(db, new PgBatchWriter(db), rows, 2000));
-      values.push(await ingestOnce(db, new ValuesBatchWriter(db), rows, 2000));
+    const mapped = Array.from({ length: rows }, (_, i) => mapEventToRow(llmEvent(i))!.row);
+    const batches: AnalyticsRow[][] = [];
+    for (let i = 0; i < rows; i += batchSize) batches.push(mapped.slice(i, i + batchSize));
+    if (!canReadPostgresCpu(await clientBackendPids(db)))
+      console.log('(PostgreSQL processes not readable in /proc here: server CPU shows as 0)');
+    const samples: Record<string, { writer: IngestSample[]; queue: IngestSample[] }> = {};
+    const warmUp = batches.slice(0, 10);
+    for (const [name, make] of Object.entries(INGEST_METHODS)) {
+      samples[name] = { writer: [], queue: [] };
+      await measureIngest(db, warmUp.flat().length, writerOnly(make(db), warmUp));
     }
-    const result = { unnestRowsPerSecond: median(unnest), valuesRowsPerSecond: median(values) };
-    print(`ingest ${rows} llm_usage rows, INSERT ... unnest (module)`, `${Math.round(result.unnestRowsPerSecond)} rows/s (target >= 20000)`);
-    print(`ingest ${rows} llm_usage rows, multi-row INSERT ... VALUES`, `${Math.round(result.valuesRowsPerSecond)} rows/s`);
+    for (let r = 0; r < runs; r++) {
+      for (const [name, make] of Object.entries(INGEST_METHODS)) {
+        samples[name]!.writer.push(await measureIngest(db, rows, writerOnly(make(db), batches)));
+        samples[name]!.queue.push(await measureIngest(db, rows, throughQueue(make(db), rows, batchSize)));
+      }
+    }
+    const result: Record<string, { writer: IngestSample; queue: IngestSample }> = {};
+    const line = (s: IngestSample) =>
+      `${String(Math.round(s.rowsPerSecond)).padStart(7)} rows/s  app ${s.appUsPerRow.toFixed(2).padStart(5)}  ` +
+      `backend ${s.backendUsPerRow.toFixed(2).padStart(5)}  server ${s.serverUsPerRow.toFixed(2).padStart(5)} µs/row`;
+    console.log(`ingest ${rows} llm_usage rows in batches of ${batchSize}, median of ${runs} runs (CPU µs per row):`);
+    for (const [name, s] of Object.entries(samples)) {
+      const m = { writer: medianSample(s.writer), queue: medianSample(s.queue) };
+      result[name] = m;
+      print(`  ${name}, writer alone`, line(m.writer));
+      print(`  ${name}, sink → queue → writer`, line(m.queue));
+    }
     return result;
   } finally {
     await db.close();
@@ -128,7 +225,7 @@ export async function benchAnalyticsIngest(): Promise<{ unnestRowsPerSecond: num
 export async function benchAnalyticsQueueMemory(count = 100_000): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const metrics = new AnalyticsMetrics(new Registry(), 'bench_');
-  const never: AnalyticsBatchWriter = { insert: () => Promise.reject(new Error('offline')) };
+  const never: AnalyticsBatchWriter = { write: () => Promise.reject(new Error('offline')) };
   gc?.();
   const before = process.memoryUsage().heapUsed;
   const queue = new AnalyticsWriteQueue(never, { capacity: count, batchSize: 2000, flushIntervalMs: 60_000 }, metrics);

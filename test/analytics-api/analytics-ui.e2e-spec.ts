@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { describeEachAdapter } from '../support/http-adapters';
 import { reaggregateAll, startModuleApp, type ModuleApp } from './support/analytics-module-app';
 import { generateWorkload, insertWorkload } from './support/workload';
+import { TEST_OUTPUT_DIR } from '../support/test-output';
 
 /**
  * The browser globals used inside page.evaluate() callbacks (which run in Chromium, not Node).
@@ -164,10 +165,11 @@ describeEachAdapter('built-in analytics page in a real browser (Chromium)', (ada
     expect(logsShown).toBe(true);
     expect(errors).toEqual([]);
 
-    const shot = join(tmpdir(), `analytics-ui-${process.pid}.png`);
+    // Kept for a person to look at (test-output/ is git-ignored; each run replaces the file).
+    const shot = join(TEST_OUTPUT_DIR, 'analytics-ui.png');
+    mkdirSync(TEST_OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(20_000);
-    console.log(`analytics page screenshot: ${shot}`);
   });
 
   it('keeps the token for the tab across reloads and follows the range selector', async () => {

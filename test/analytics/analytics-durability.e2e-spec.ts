@@ -258,7 +258,7 @@ describeWithPostgres('analytics durability: shutdown, spool, timeouts, counters'
     const registry = new Registry();
     const metrics = new AnalyticsMetrics(registry, 'magure_');
     const queue = new AnalyticsWriteQueue(
-      new PgBatchWriter(database, 300),
+      new PgBatchWriter(database, { timeoutMs: 300 }),
       { capacity: 1000, batchSize: 1000, flushIntervalMs: 60_000, retryInitialMs: 10, retryMaxMs: 20 },
       metrics,
     );
@@ -343,7 +343,7 @@ describe('analytics drop log', () => {
       warnings.push(String(message));
     });
     const registry = new Registry();
-    const unused: AnalyticsBatchWriter = { insert: () => Promise.reject(new Error('not called')) };
+    const unused: AnalyticsBatchWriter = { write: () => Promise.reject(new Error('not called')) };
     const queue = new AnalyticsWriteQueue(
       unused,
       { capacity: 10, batchSize: 100, flushIntervalMs: 60_000, dropSummaryIntervalMs: 200 },

@@ -79,8 +79,9 @@ describeWithPostgres('monthly partitioning of llm_usage (docs/analytics-partitio
           streamed: false,
         })!.row,
     );
-    expect(await writer.insert('llm_usage', rows)).toBe(10);
-    expect(await writer.insert('llm_usage', rows)).toBe(0);
+    expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 10, alreadyStored: 0 });
+    // A retry of the committed batch (COPY meets the stored ids, the INSERT fallback skips them).
+    expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 0, alreadyStored: 10 });
 
     const aggregator = new HourlyAggregator(
       db,

@@ -137,8 +137,14 @@ describeEachDatabase('AnalyticsWriteQueue', (kind) => {
   it('makes a retried batch idempotent (a batch committed twice is stored once)', async () => {
     const writer = new PgBatchWriter(database);
     const rows = [workflowRow('retry-1'), workflowRow('retry-2')];
-    expect(await writer.insert('workflow_analytics', rows)).toBe(2);
-    expect(await writer.insert('workflow_analytics', rows)).toBe(0);
+    expect(await writer.write('workflow_analytics', rows)).toEqual({
+      inserted: 2,
+      alreadyStored: 0,
+    });
+    expect(await writer.write('workflow_analytics', rows)).toEqual({
+      inserted: 0,
+      alreadyStored: 2,
+    });
     expect(await count('retry-')).toBe(2);
   });
 

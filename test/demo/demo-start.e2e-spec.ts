@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { appOutput } from '../support/app-output';
 import { freePort, run, stopProcess, waitFor } from '../support/processes';
 import { parsePrometheusText, sumValues } from '../support/prometheus-text';
 
@@ -39,8 +40,13 @@ describe('the demo monolith as `npm start` runs it', () => {
     delete env.SIMULATE_TRAFFIC;
     delete env.ANALYTICS_ENABLED;
     child = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    // Kept in memory (and in the app output shown under the test if it fails), not printed.
+    const keep = (d: Buffer) => {
+      output += d.toString();
+      appOutput.add(d.toString());
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
 
     const executions = await waitFor(
       'agent executions from simulated traffic',

@@ -378,7 +378,7 @@ async function costRun(): Promise<void> {
       : undefined;
     spool?.open();
     const queue = new AnalyticsWriteQueue(
-      { insert: (_table, rows) => Promise.resolve(rows.length) },
+      { write: (_table, rows) => Promise.resolve({ inserted: rows.length, alreadyStored: 0 }) },
       { capacity: 10_000_000, batchSize: 2000, flushIntervalMs: 60_000 },
       new AnalyticsMetrics(new Registry(), 'cost_'),
       spool,

@@ -12,6 +12,8 @@ export class TcpProxy {
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private blocked = false;
   private held = false;
+  private muted = false;
+  private muteTrigger?: Buffer;
   port = 0;
 
   constructor(
@@ -39,9 +41,25 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
+      let tail = Buffer.alloc(0);
+      client.on('data', (chunk: Buffer) => {
+        if (this.muteTrigger) {
+          const seen = Buffer.concat([tail, chunk]);
+          if (seen.includes(this.muteTrigger)) {
+            this.muted = true;
+            this.muteTrigger = undefined;
+          }
+          tail = seen.subarray(Math.max(0, seen.length - 16));
+        }
+      });
       client.pipe(upstream);
       if (this.held) upstream.pause();
-      else upstream.pipe(client);
+      // Replies are dropped while muted: the server acts on what it receives, the client never
+      // hears back (a commit whose acknowledgement is lost).
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.muted) client.write(chunk);
+      });
+      upstream.on('end', () => client.end());
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
@@ -55,9 +73,24 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
-  /** Accepts connections again. */
+  /** Accepts connections again (and forwards replies again). */
   restore(): void {
     this.blocked = false;
+    this.muted = false;
+    this.muteTrigger = undefined;
+  }
+
+  /** Keeps forwarding what clients send but drops every reply of the server until `restore()`. */
+  muteReplies(): void {
+    this.muted = true;
+  }
+
+  /**
+   * Mutes replies (as `muteReplies`) from the moment a client sends `bytes`, e.g. the end of a
+   * COPY: the server gets the whole statement and commits it, its answer is lost.
+   */
+  muteRepliesAfter(bytes: Buffer): void {
+    this.muteTrigger = bytes;
   }
 
   /**
@@ -66,19 +99,13 @@ export class TcpProxy {
    */
   hold(): void {
     this.held = true;
-    for (const { client, upstream } of this.pairs) {
-      upstream.unpipe(client);
-      upstream.pause();
-    }
+    for (const { upstream } of this.pairs) upstream.pause();
   }
 
   /** Delivers held answers and forwards again. */
   release(): void {
     this.held = false;
-    for (const { client, upstream } of this.pairs) {
-      upstream.pipe(client);
-      upstream.resume();
-    }
+    for (const { upstream } of this.pairs) upstream.resume();
   }
 
   async stop(): Promise<void> {

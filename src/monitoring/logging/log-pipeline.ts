@@ -124,7 +124,7 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
       },
       this.fanOut,
     );
-    process.once('exit', this.onExit);
+    registerForExitFlush(this);
   }
 
   isLevelEnabled(level: string): boolean {
@@ -140,14 +140,14 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
   }
 
   /** A process exiting without a shutdown (process.exit()) still gets its queued lines on stdout. */
-  private readonly onExit = () => {
+  flushAtExit(): void {
     this.flushQueued();
     try {
       this.stdout?.flushSync?.();
     } catch {
       // Nothing more can be done at exit.
     }
-  };
+  }
 
   private flushQueued(): void {
     for (const hook of this.fanOut.hooks) {
@@ -181,7 +181,8 @@ export class LogPipeline implements LogLineOutput, OnApplicationShutdown {
   }
 
   private async close(): Promise<void> {
-    process.removeListener('exit', this.onExit);
+    openPipelines.delete(this);
+    if (openPipelines.size === 0) process.removeListener('exit', flushOpenPipelinesAtExit);
     this.flushQueued();
     if (this.loki) await this.loki.close(this.options.lokiShutdownTimeoutMs + 1000);
     try {
@@ -234,4 +235,19 @@ function prettyDestination(destination: LogDestination | undefined): LogDestinat
       return typeof message === 'string' ? message : JSON.stringify(message ?? '');
     },
   });
+}
+
+/**
+ * Pipelines not shut down yet. One 'exit' listener serves them all: a process may run several
+ * apps (tests, a CLI beside a server), and a listener per pipeline would pile up on `process`.
+ */
+const openPipelines = new Set<LogPipeline>();
+
+function flushOpenPipelinesAtExit(): void {
+  for (const pipeline of openPipelines) pipeline.flushAtExit();
+}
+
+function registerForExitFlush(pipeline: LogPipeline): void {
+  if (openPipelines.size === 0) process.once('exit', flushOpenPipelinesAtExit);
+  openPipelines.add(pipeline);
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { appOutput } from '../../support/app-output';
 import { freePort } from '../../support/postgres-server';
 import { PROMETHEUS } from './external-tools';
 import { filesIn, PROMETHEUS_CONFIG, PROMETHEUS_DIR, readYaml, RULES_DIR } from './ops-paths';
@@ -78,8 +79,13 @@ export async function startPrometheus(appPort: number): Promise<PrometheusServer
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
-  child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
+  // Kept in memory (and in the output shown under a failing test), not printed.
+  const keep = (b: Buffer) => {
+    log.push(b.toString());
+    appOutput.add(b.toString());
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   // Set by the child's events; an object so that the loops below re-read it after each await.
   const state = { exited: null as number | null };
   child.on('exit', (code) => {

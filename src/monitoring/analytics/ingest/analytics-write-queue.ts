@@ -485,7 +485,7 @@ export class AnalyticsWriteQueue {
       if (replayed && this.countPresent) {
         presentBefore = await this.countPresent(table, rows.map((r) => r[0] as string));
       }
-      const inserted = await this.writer.insert(table, rows);
+      const { inserted } = await this.writer.write(table, rows);
       end();
       // See the class comment: after ON CONFLICT DO NOTHING succeeded, every row is in the table.
       const written = replayed ? (this.countPresent ? rows.length - presentBefore : inserted) : rows.length;

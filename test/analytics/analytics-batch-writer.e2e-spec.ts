@@ -1,0 +1,355 @@
+import { Registry } from 'prom-client';
+import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metrics';
+import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
+import { PgBatchWriter } from '../../src/monitoring/analytics/ingest/analytics-batch-writer';
+import { mapEventToRow } from '../../src/monitoring/analytics/ingest/analytics-row.mapper';
+import {
+  TABLE_COLUMNS,
+  type AnalyticsRow,
+  type AnalyticsTable,
+} from '../../src/monitoring/analytics/ingest/analytics-tables';
+import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
+import { uuidV7 } from '../../src/monitoring/tracing/uuid-v7';
+import {
+  describeEachDatabase,
+  describeWithPostgres,
+  provisionDatabase,
+  type ProvisionedDatabase,
+} from '../support/analytics-databases';
+import { waitFor } from '../support/analytics-app';
+import { startPostgres, type TestPostgres } from '../support/postgres-server';
+import { TcpProxy } from '../support/tcp-proxy';
+
+/** Values that stress every column type: NULLs, escapes, multi-byte text, numeric edge cases. */
+const TEXTS = [
+  'plain',
+  'tab\there, newline\nthere, cr\r, backslash \\ and \\N',
+  'q"uo\'te {x},y ünï 😀',
+  '',
+  'NULL',
+];
+const NUMERICS = [
+  '0',
+  '0.000000001',
+  '0.0027',
+  '36',
+  '10000',
+  '12345678901.123456789',
+  '-3.5',
+  '100000000',
+  '0.1',
+];
+const INTS = [0, 1, 2_147_483_647, 1234, 99_999];
+const TIMES = [
+  '2026-12-05T23:00:00.123Z',
+  '1999-12-31T23:59:59.999Z',
+  '2000-01-01T00:00:00.000Z',
+  '2038-01-19T03:14:08.001Z',
+];
+const JSONS = ['{"a":1,"s":"x\\"y\\\\z\\n"}', '{}', '{"nested":{"ü":[1,2.5,null,true]}}'];
+
+/** Rows of `table` whose column values cycle through the edge values above (NULL where allowed). */
+function edgeRows(table: AnalyticsTable, count: number): AnalyticsRow[] {
+  const columns = TABLE_COLUMNS[table];
+  return Array.from({ length: count }, (_, r) =>
+    columns.map((column, c) => {
+      const k = r + c;
+      const nullable = ![
+        'id',
+        'timestamp',
+        'provider',
+        'model',
+        'started_at',
+        'finished_at',
+        'agent_id',
+        'agent_type',
+        'workflow_id',
+        'run_id',
+        'status',
+        'prompt_tokens',
+        'completion_tokens',
+        'cached_tokens',
+        'cache_write_tokens',
+        'reasoning_tokens',
+        'latency_ms',
+        'success',
+        'streamed',
+        'cost_cents',
+      ].includes(column.name);
+      if (nullable && k % 7 === 3) return null;
+      switch (column.type) {
+        case 'uuid':
+          return uuidV7();
+        case 'timestamptz':
+          return TIMES[k % TIMES.length]!;
+        case 'text':
+          return column.name === 'status' ? 'completed' : TEXTS[k % TEXTS.length]!;
+        case 'int4':
+          return INTS[k % INTS.length]!;
+        case 'bool':
+          return k % 2 === 0;
+        case 'numeric':
+          return NUMERICS[k % NUMERICS.length]!;
+        case 'jsonb':
+          return JSONS[k % JSONS.length]!;
+      }
+    }),
+  );
+}
+
+describeWithPostgres(
+  'PgBatchWriter on PostgreSQL: COPY (binary and text) stores what INSERT stores',
+  () => {
+    let provisioned: ProvisionedDatabase;
+    let database: AnalyticsDatabase;
+
+    beforeAll(async () => {
+      provisioned = await provisionDatabase('postgresql');
+      database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
+      await database.open();
+    });
+
+    afterAll(async () => {
+      await database?.close();
+      await provisioned?.cleanup();
+    });
+
+    const readAll = async (table: AnalyticsTable) => {
+      const rows: Record<string, unknown>[] = await database.dataSource!.query(
+        `SELECT * FROM "${table}" ORDER BY id`,
+      );
+      return rows;
+    };
+
+    for (const table of ['llm_usage', 'agent_executions', 'workflow_analytics'] as const) {
+      it(`writes every value of ${table} identically with COPY binary, COPY text and INSERT ... unnest`, async () => {
+        const rows = edgeRows(table, 60);
+        const stored: Record<string, Record<string, unknown>[]> = {};
+        const writers = {
+          insert: new PgBatchWriter(database, { method: 'insert' }),
+          binary: new PgBatchWriter(database, { method: 'copy', copyFormat: 'binary' }),
+          text: new PgBatchWriter(database, { method: 'copy', copyFormat: 'text' }),
+        };
+        for (const [name, writer] of Object.entries(writers)) {
+          await database.dataSource!.query(`TRUNCATE "${table}"`);
+          expect(await writer.write(table, rows)).toEqual({ inserted: 60, alreadyStored: 0 });
+          stored[name] = await readAll(table);
+        }
+        expect(stored.insert).toHaveLength(60);
+        expect(stored.binary).toEqual(stored.insert);
+        expect(stored.text).toEqual(stored.insert);
+      });
+    }
+
+    it('keeps exact decimal costs and microsecond-exact times through the binary encoding', async () => {
+      await database.dataSource!.query('TRUNCATE agent_executions');
+      const rows = edgeRows('agent_executions', NUMERICS.length);
+      const column = (name: string) =>
+        TABLE_COLUMNS.agent_executions.findIndex((c) => c.name === name);
+      rows.forEach((row, i) => {
+        const values = row as unknown[];
+        values[column('cost_cents')] = NUMERICS[i];
+        values[column('timestamp')] = TIMES[i % TIMES.length];
+        values[column('request_id')] = `row-${i}`;
+      });
+      await new PgBatchWriter(database, { copyFormat: 'binary' }).write('agent_executions', rows);
+      const stored = await database.dataSource!.query(
+        `SELECT cost_cents::text AS cost, to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t
+         FROM agent_executions ORDER BY request_id`,
+      );
+      expect(stored.map((r: { cost: string }) => r.cost)).toEqual([
+        '0.000000000',
+        '0.000000001',
+        '0.002700000',
+        '36.000000000',
+        '10000.000000000',
+        '12345678901.123456789',
+        '-3.500000000',
+        '100000000.000000000',
+        '0.100000000',
+      ]);
+      expect(stored.slice(0, 4).map((r: { t: string }) => r.t)).toEqual([
+        '2026-12-05T23:00:00.123000',
+        '1999-12-31T23:59:59.999000',
+        '2000-01-01T00:00:00.000000',
+        '2038-01-19T03:14:08.001000',
+      ]);
+    });
+
+    it('stores a batch once when it is written again, reporting the repeated rows as already stored', async () => {
+      await database.dataSource!.query('TRUNCATE workflow_analytics');
+      const writer = new PgBatchWriter(database);
+      const first = edgeRows('workflow_analytics', 30);
+      expect(await writer.write('workflow_analytics', first)).toEqual({
+        inserted: 30,
+        alreadyStored: 0,
+      });
+      // A retry that also carries rows queued meanwhile: only the new rows are stored.
+      const grown = [...first, ...edgeRows('workflow_analytics', 12)];
+      expect(await writer.write('workflow_analytics', grown)).toEqual({
+        inserted: 12,
+        alreadyStored: 30,
+      });
+      const [{ n }] = await database.dataSource!.query(
+        'SELECT count(*)::int AS n FROM workflow_analytics',
+      );
+      expect(n).toBe(42);
+    });
+
+    it('refuses a value its column type cannot hold with a data error, before sending anything', async () => {
+      const rows = edgeRows('llm_usage', 2);
+      (rows[1] as unknown[])[0] = 'not-a-uuid';
+      await expect(new PgBatchWriter(database).write('llm_usage', rows)).rejects.toMatchObject({
+        code: '22P02',
+        message: 'llm_usage.id: not a UUID: not-a-uuid',
+      });
+    });
+  },
+);
+
+describeEachDatabase('PgBatchWriter', (kind) => {
+  let provisioned: ProvisionedDatabase;
+  let database: AnalyticsDatabase;
+
+  beforeAll(async () => {
+    provisioned = await provisionDatabase(kind);
+    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
+    await database.open();
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await provisioned?.cleanup();
+  });
+
+  it('writes a batch and skips it when written again, whichever method the database allows', async () => {
+    // PGlite cannot take COPY FROM STDIN over its socket: the writer uses INSERT there.
+    const writer = new PgBatchWriter(database, { method: 'copy' });
+    const rows = Array.from(
+      { length: 25 },
+      (_, i) =>
+        mapEventToRow({
+          kind: 'llm_call',
+          startedAt: new Date(Date.UTC(2026, 11, 5, 12, 0, i)),
+          durationMs: 100 + i,
+          context: { agentId: `writer-${kind}`, tenantId: 'acme' },
+          success: true,
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          usage: {
+            inputTokens: 10,
+            outputTokens: 5,
+            cachedInputTokens: 0,
+            cacheWriteInputTokens: 0,
+            reasoningTokens: 0,
+          },
+          costNanoCents: 2_700_000,
+          streamed: false,
+        })!.row,
+    );
+    expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 25, alreadyStored: 0 });
+    expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 0, alreadyStored: 25 });
+    const [row] = await database.dataSource!.query(
+      `SELECT count(*)::int AS n, sum(cost_cents)::text AS cost, min("timestamp") AS first
+         FROM llm_usage WHERE agent_id = $1`,
+      [`writer-${kind}`],
+    );
+    expect(row).toEqual({
+      n: 25,
+      cost: '0.067500000',
+      first: new Date(Date.UTC(2026, 11, 5, 12, 0, 0)),
+    });
+  });
+});
+
+/** The protocol message that ends COPY data ('c', length 4). */
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+
+describeWithPostgres(
+  'analytics ingest after an ambiguous failure (commit done, reply lost)',
+  () => {
+    let pg: TestPostgres;
+    let proxy: TcpProxy;
+    let database: AnalyticsDatabase;
+
+    beforeAll(async () => {
+      pg = await startPostgres();
+      const target = new URL(pg.url);
+      proxy = new TcpProxy(target.hostname, Number(target.port));
+      await proxy.start();
+      const viaProxy = new URL(pg.url);
+      viaProxy.port = String(proxy.port);
+      database = new AnalyticsDatabase({
+        databaseUrl: viaProxy.toString(),
+        embeddedDatabaseDir: ':memory:',
+        runMigrations: true,
+        poolSize: 2,
+      });
+      await database.open();
+    });
+
+    afterAll(async () => {
+      await database?.close();
+      await proxy?.stop();
+      await pg?.stop();
+    });
+
+    it('stores every row once and counts in rows_written_total only what PostgreSQL confirmed', async () => {
+      const registry = new Registry();
+      const metrics = new AnalyticsMetrics(registry, 'magure_');
+      const queue = new AnalyticsWriteQueue(
+        new PgBatchWriter(database, { timeoutMs: 400 }),
+        {
+          capacity: 10_000,
+          batchSize: 1000,
+          flushIntervalMs: 50,
+          retryInitialMs: 20,
+          retryMaxMs: 50,
+        },
+        metrics,
+      );
+      const rows = edgeRows('workflow_analytics', 600);
+      const count = async () =>
+        (await database.dataSource!.query('SELECT count(*)::int AS n FROM workflow_analytics'))[0]
+          .n as number;
+      const written = async () =>
+        /magure_analytics_rows_written_total\{table="workflow_analytics"\} (\d+)/.exec(
+          await registry.getSingleMetricAsString('magure_analytics_rows_written_total'),
+        )?.[1];
+      await database.dataSource!.query('TRUNCATE workflow_analytics');
+
+      // 1. 200 rows written and acknowledged.
+      for (const row of rows.slice(0, 200)) queue.enqueue('workflow_analytics', row);
+      expect(await queue.flush()).toBe(true);
+      // 2. 300 rows: PostgreSQL commits them, the acknowledgement never arrives, the write times out.
+      proxy.muteRepliesAfter(COPY_DONE);
+      for (const row of rows.slice(200, 500)) queue.enqueue('workflow_analytics', row);
+      expect(await queue.flush()).toBe(false);
+      expect(queue.depth).toBe(300);
+      proxy.restore();
+      await waitFor('the unacknowledged COPY to be visible', async () =>
+        (await count()) === 500 ? true : undefined,
+      );
+      // 3. The retry carries the 300 stored rows and 100 new ones.
+      for (const row of rows.slice(500)) queue.enqueue('workflow_analytics', row);
+      queue.start();
+      await waitFor('the queue to drain', async () => (queue.depth === 0 ? true : undefined));
+      queue.stop();
+
+      expect(await count()).toBe(600);
+      const [{ distinct }] = await database.dataSource!.query(
+        'SELECT count(DISTINCT id)::int AS distinct FROM workflow_analytics',
+      );
+      expect(distinct).toBe(600);
+      // 200 + 100 confirmed by a command tag; the 300 of the lost reply were stored, never confirmed.
+      expect(await written()).toBe('300');
+      // The stored rows were recognised as such, not taken for rejected rows and dropped.
+      expect(
+        await registry.getSingleMetricAsString('magure_analytics_rows_dropped_total'),
+      ).toContain('{table="workflow_analytics"} 0');
+      expect(
+        await registry.getSingleMetricAsString('magure_analytics_flush_failures_total'),
+      ).toMatch(/magure_analytics_flush_failures_total [1-9]/);
+    });
+  },
+);
