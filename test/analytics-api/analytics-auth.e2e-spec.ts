@@ -293,7 +293,7 @@ describeEachAdapter('analytics API access control', (adapter) => {
       'Invalid monitoring option "protectMetrics": needs analyticsApiToken or analyticsGuard to protect with',
     );
     expect(attempt({}, { PROTECT_METRICS: 'maybe' })).toBe(
-      'Invalid monitoring option "protectMetrics": environment variable PROTECT_METRICS="maybe" is not a boolean',
+      'Invalid monitoring option "protectMetrics" (environment variable PROTECT_METRICS="maybe"): must be true or false (or 1/0, yes/no, on/off)',
     );
     expect(attempt({ analyticsGuard: 'admin' as never })).toBe(
       'Invalid monitoring option "analyticsGuard": must be a guard class or an object with a canActivate() method',

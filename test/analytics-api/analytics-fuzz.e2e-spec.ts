@@ -93,7 +93,7 @@ describe('analytics API: random query strings never produce a 500', () => {
         expect(typeof res.body.message).toBe('string');
         // Problems are joined by "; " (a parameter name may itself contain "; ").
         const messages: string[] = String(res.body.message).split(
-          /; (?=property |(?:hours|from|to|limit|metric|bucket|sort|order|status|provider|model|agent_id|agent_type|workflow_id|tenant_id|user_id) |the range )/,
+          /; (?=property |(?:hours|from|to|limit|metric|bucket|sort|order|status|provider|model|agent_id|agent_type|workflow_id|tenant_id|user_id|kind|cursor) |the range )/,
         );
         expect(messages.length).toBeGreaterThan(0);
         // Each message names the parameter it is about.

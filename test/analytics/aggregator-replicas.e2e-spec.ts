@@ -173,6 +173,7 @@ describeWithPostgres('hourly aggregation with several replicas on one database',
         { name: 'AnalyticsSchema1796000000000' },
         { name: 'AnalyticsModelRollup1796000000001' },
         { name: 'AnalyticsPrincipalRollup1796000000002' },
+        { name: 'AnalyticsUsageMissing1796000000003' },
         { name: 'AnalyticsTraces1796000000010' },
       ]);
 

@@ -126,6 +126,9 @@ export interface WorkflowRunEvent extends FinishedOperation {
   costNanoCents: number;
 }
 
+/** Route label of requests that matched no route (404s), so raw paths never become labels. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
 export interface HttpRequestEvent extends FinishedOperation {
   kind: 'http_request';
   method: string;

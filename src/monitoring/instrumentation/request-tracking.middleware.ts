@@ -4,7 +4,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
-import type { HttpRequestEvent, InFlightHttpRequest } from '../events/monitoring-event';
+import { UNMATCHED_ROUTE, type HttpRequestEvent, type InFlightHttpRequest } from '../events/monitoring-event';
 import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from '../logging/log-pipeline';
 import { createRequestLogStore, runInRequestLogStore, type RequestLogStore } from '../logging/request-log-store';
@@ -15,7 +15,7 @@ import { MonitoringRuntime } from './monitoring-runtime';
 export const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Route label of requests that matched no route (404s), so raw paths never become labels. */
-export const UNMATCHED_ROUTE = 'unmatched';
+export { UNMATCHED_ROUTE };
 
 /** The request object Nest middleware receives: Express's request, or Node's on Fastify. */
 type MiddlewareRequest = IncomingMessage & {

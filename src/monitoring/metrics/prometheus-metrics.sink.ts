@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { EventFanOut } from '../events/event-fan-out';
 import {
+  UNMATCHED_ROUTE,
   isUnpriced,
   isUsageMissing,
   nanoCentsToCents,
@@ -216,6 +217,12 @@ export class PrometheusMetricsSink implements MonitoringSink {
 
   private recordHttp(e: HttpRequestEvent): void {
     const s = this.httpSeriesFor(e.method, e.route);
+    // Routes that served requests keep an in-progress series (at 0 when idle), so dashboards show
+    // 0 rather than no data between requests.
+    if (s.inProgress === undefined && e.route !== UNMATCHED_ROUTE) {
+      const method = e.method;
+      s.inProgress = this.httpInProgress.at(s.key, () => ({ method, endpoint: s.endpoint }));
+    }
     let count = s.byStatus.get(e.statusCode);
     if (count === undefined) {
       const code = String(e.statusCode);
