@@ -75,6 +75,7 @@ function edgeRows(table: AnalyticsTable, count: number): AnalyticsRow[] {
         'success',
         'streamed',
         'cost_cents',
+        'usage_missing',
       ].includes(column.name);
       if (nullable && k % 7 === 3) return null;
       switch (column.type) {
@@ -341,8 +342,9 @@ describeWithPostgres(
         'SELECT count(DISTINCT id)::int AS distinct FROM workflow_analytics',
       );
       expect(distinct).toBe(600);
-      // 200 + 100 confirmed by a command tag; the 300 of the lost reply were stored, never confirmed.
-      expect(await written()).toBe('300');
+      // The counter matches the table: 200 acknowledged, then the retried batch (the 300 whose reply
+      // was lost and 100 new ones) counted once when PostgreSQL confirmed it, all of it now stored.
+      expect(await written()).toBe('600');
       // The stored rows were recognised as such, not taken for rejected rows and dropped.
       expect(
         await registry.getSingleMetricAsString('magure_analytics_rows_dropped_total'),
