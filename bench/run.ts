@@ -4,6 +4,7 @@ import { benchAnalyticsApi } from './analytics-api.bench';
 import { benchAnalyticsIngest, benchAnalyticsQueueMemory, benchAnalyticsReport } from './analytics.bench';
 import { benchHttpMiddleware, benchPassThrough, benchTraceIds, benchTrackedLlmCall } from './core.bench';
 import { benchHttp } from './http.bench';
+import { benchMetricsRender } from './metrics-render.bench';
 import { runLoggingBench } from './logging.bench';
 
 /**
@@ -21,6 +22,7 @@ async function main() {
     await benchPassThrough();
     await benchHttpMiddleware();
     await benchTraceIds();
+    await benchMetricsRender();
     await benchAllSinks();
   }
   if (on('http')) {
