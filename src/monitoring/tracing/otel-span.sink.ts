@@ -16,6 +16,7 @@ export interface OtelApi {
   trace: {
     setSpan(context: Context, span: Span): Context;
     setSpanContext(context: Context, spanContext: SpanContext): Context;
+    getSpanContext(context: Context): SpanContext | undefined;
   };
   ROOT_CONTEXT: Context;
   SpanKind: { SERVER: number; CLIENT: number; INTERNAL: number };
@@ -117,7 +118,7 @@ export class OtelSpanSink implements MonitoringSink {
       childContext = this.api.trace.setSpan(parentContext, span);
       if (event.spanId !== undefined) this.remember(event.spanId, span.spanContext());
     } else if (event.spanId !== undefined) {
-      const parentSpan = this.parentSpanContext(parentContext);
+      const parentSpan = this.api.trace.getSpanContext(parentContext);
       if (parentSpan) this.remember(event.spanId, parentSpan);
     }
     if (event.spanId === undefined) return;
@@ -158,7 +159,7 @@ export class OtelSpanSink implements MonitoringSink {
     if (event.error) attributes['error.type'] = event.error.type;
     switch (event.kind) {
       case 'llm_call':
-        return { name: llmName(event), kind: kinds.CLIENT, attributes: this.llm(event, attributes) };
+        return { name: `chat ${event.model}`, kind: kinds.CLIENT, attributes: this.llm(event, attributes) };
       case 'agent_execution':
         return { name: `invoke_agent ${event.agentId}`, kind: kinds.INTERNAL, attributes: agent(event, attributes) };
       case 'tool_call':
@@ -217,11 +218,6 @@ export class OtelSpanSink implements MonitoringSink {
     return this.api.trace.setSpanContext(this.api.ROOT_CONTEXT, spanContext);
   }
 
-  private parentSpanContext(context: Context): SpanContext | undefined {
-    const span = (this.api.trace as unknown as { getSpanContext?(c: Context): SpanContext | undefined }).getSpanContext;
-    return span?.(context);
-  }
-
   private remember(spanId: string, spanContext: SpanContext): void {
     if (this.sent.size >= EMITTED_CACHE) this.sent.delete(this.sent.keys().next().value!);
     this.sent.set(spanId, spanContext);
@@ -252,10 +248,6 @@ export class OtelSpanSink implements MonitoringSink {
     for (const [parent, list] of this.waiting) if (list[0]!.receivedAt <= cutoff) this.sendWaiting(parent);
     if (this.pendingCount > 0) this.sweepTimer = setTimeout(this.sweep, Math.min(this.maxPendingMs, 10_000)).unref();
   };
-}
-
-function llmName(e: LlmCallEvent): string {
-  return `chat ${e.model}`;
 }
 
 function agent(e: AgentExecutionEvent, a: Attributes): Attributes {

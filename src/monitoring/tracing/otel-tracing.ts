@@ -1,5 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import type { SpanContext, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Context, SpanContext, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { MonitoringOptions } from '../monitoring-options.interface';
 import { OtelSpanSink, type OtelApi, type SpanIdSlot } from './otel-span.sink';
 
@@ -26,9 +26,8 @@ type Api = OtelApi & {
   trace: OtelApi['trace'] & {
     getTracerProvider(): TracerProvider;
     getTracer(name: string, version?: string): Tracer;
-    getSpanContext(context: unknown): SpanContext | undefined;
   };
-  context: { active(): unknown };
+  context: { active(): Context };
   isSpanContextValid(spanContext: SpanContext): boolean;
 };
 
