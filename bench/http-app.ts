@@ -9,7 +9,13 @@ import 'reflect-metadata';
 import type { Writable } from 'node:stream';
 
 /** What the parent asks for. */
-export type HttpBenchVariant = 'bare' | 'metrics' | 'metrics+logs' | 'all-sinks' | 'peer';
+export type HttpBenchVariant =
+  | 'bare'
+  | 'bare+als'
+  | 'metrics'
+  | 'metrics+logs'
+  | 'all-sinks'
+  | 'peer';
 export type HttpBenchAdapter = 'express' | 'fastify';
 
 const COMPLETION = {
@@ -35,7 +41,7 @@ async function main(): Promise<void> {
   const { Controller, Get, Inject, Injectable, Module } = common;
 
   // The same classes with and without the module's decorators (without: the bare and peer apps).
-  const tracked = variant !== 'bare' && variant !== 'peer';
+  const tracked = variant !== 'bare' && variant !== 'bare+als' && variant !== 'peer';
   const decorate = <T>(decorator: () => MethodDecorator, target: T, key: string) => {
     if (!tracked) return;
     const proto = (target as { prototype: object }).prototype;
@@ -102,6 +108,14 @@ async function main(): Promise<void> {
       ? new (await import('@nestjs/platform-fastify')).FastifyAdapter()
       : new (await import('@nestjs/platform-express')).ExpressAdapter();
   const app = await NestFactory.create(BenchAppModule, adapter, { logger: false });
+  if (variant === 'bare+als') {
+    // The floor of any design that carries a request context through async calls on this Node:
+    // the bare app plus one AsyncLocalStorage.run() per request.
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const storage = new AsyncLocalStorage<{ id: number }>();
+    let id = 0;
+    app.use((_req: unknown, _res: unknown, next: () => void) => storage.run({ id: ++id }, next));
+  }
   if (peer) {
     // express-prom-bundle: request counter and duration histogram by method, path and status.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

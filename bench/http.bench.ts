@@ -39,6 +39,7 @@ export interface HttpBenchRow {
 
 const VARIANTS: readonly HttpBenchVariant[] = [
   'bare',
+  'bare+als',
   'metrics',
   'metrics+logs',
   'all-sinks',
@@ -167,7 +168,7 @@ async function startApp(variant: HttpBenchVariant, adapter: HttpBenchAdapter): P
   const args = profile
     ? ['--cpu-prof', '--cpu-prof-dir=profiles', script, variant, adapter]
     : [script, variant, adapter];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.env.BENCH_HTTP_NODE || process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`${adapter} ${variant} app exited with ${String(code)} before listening`);

@@ -1,5 +1,5 @@
 import type { ContextSnapshot } from '../events/monitoring-event';
-import { snapshot, storage } from './monitoring-scope';
+import { currentScope, snapshot } from './monitoring-scope';
 
 /** Ids a caller may attach to the current scope; they flow into every event recorded inside it. */
 export type PrincipalIds = Pick<ContextSnapshot, 'userId' | 'tenantId' | 'sessionId'>;
@@ -11,12 +11,12 @@ export type PrincipalIds = Pick<ContextSnapshot, 'userId' | 'tenantId' | 'sessio
 export const MonitoringContext = {
   /** The current correlation ids (empty outside any monitored scope). */
   current(): ContextSnapshot {
-    return snapshot(storage.getStore());
+    return snapshot(currentScope());
   },
 
   /** The current request id, if inside an HTTP request. */
   requestId(): string | undefined {
-    return storage.getStore()?.requestId;
+    return currentScope()?.requestId;
   },
 
   /**
@@ -24,7 +24,7 @@ export const MonitoringContext = {
    * Throws outside a scope, because the ids would silently go nowhere.
    */
   setPrincipal(ids: PrincipalIds): void {
-    const scope = storage.getStore();
+    const scope = currentScope();
     if (!scope) {
       throw new Error(
         'MonitoringContext.setPrincipal() was called outside a monitored scope: call it while handling an HTTP request or inside a tracked workflow/agent/tool',

@@ -1,7 +1,7 @@
 import type { EventFanOut } from '../events/event-fan-out';
 import type { CostCalculator } from '../cost/cost-calculator';
 import type { MonitoringOptions } from '../monitoring-options.interface';
-import { storage } from '../context/monitoring-scope';
+import { currentScope } from '../context/monitoring-scope';
 import { UsageWarnings } from '../llm-usage/usage-warnings';
 
 /**
@@ -47,7 +47,7 @@ export function deactivateRuntime(runtime: MonitoringRuntime): void {
  * is in progress, else the most recently initialised one, else undefined (decorators pass through).
  */
 export function currentRuntime(): MonitoringRuntime | undefined {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope?.runtime) return scope.runtime;
   return active.length === 0 ? undefined : active[active.length - 1];
 }

@@ -3,11 +3,17 @@ import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { createScope, snapshot, storage, type MonitoringScope } from '../context/monitoring-scope';
+import {
+  createScope,
+  currentScope,
+  runInRequestScope,
+  snapshot,
+  type MonitoringScope,
+} from '../context/monitoring-scope';
 import { UNMATCHED_ROUTE, type HttpRequestEvent, type InFlightHttpRequest } from '../events/monitoring-event';
 import type { MonitoredRequest, MonitoringOptions } from '../monitoring-options.interface';
 import { LogPipeline } from '../logging/log-pipeline';
-import { createRequestLogStore, runInRequestLogStore, type RequestLogStore } from '../logging/request-log-store';
+import { createRequestLogStore, type RequestLogStore } from '../logging/request-log-store';
 import { incomingTraceContext, type IncomingTraceContext } from '../tracing/trace-ids';
 import { MonitoringRuntime } from './monitoring-runtime';
 
@@ -88,7 +94,7 @@ export class TrackedHttpRequest implements InFlightHttpRequest {
 
   /** Runs `next` inside the request's monitoring scope and nestjs-pino's request store. */
   enter(next: () => void): void {
-    storage.run(this.scope, runInRequestLogStore, this.logStore, next);
+    runInRequestScope(this.scope, this.logStore, next);
   }
 
   /** Emits the request's one event. Called once, when the response closes. */
@@ -148,7 +154,7 @@ export function trackedRequestOf(res: ServerResponse): TrackedHttpRequest | unde
 
 /** Records the route Nest's router dispatched the current request to (template with prefix). */
 export function recordMatchedRoute(route: string): void {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope !== undefined && scope.kind === 'request') scope.route = route;
 }
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createScope, snapshot, storage } from '../context/monitoring-scope';
+import { createScope, currentScope, snapshot } from '../context/monitoring-scope';
 import type { AgentExecutionEvent } from '../events/monitoring-event';
 import { className, describeError, extract, pick, type Extractor } from './identity';
 import { rollUpStep } from './scope-roll-up';
@@ -29,7 +29,7 @@ export function TrackAgent(options: TrackAgentOptions = {}): MethodDecorator {
       pick(instance, 'agentType', 'type') ?? pick(config, 'type', 'agentType') ?? 'generic',
     );
     const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
-    const parent = storage.getStore();
+    const parent = currentScope();
     const scope = createScope('agent', parent, runtime, { agentId, agentType });
     const startedAt = new Date();
     const t0 = performance.now();

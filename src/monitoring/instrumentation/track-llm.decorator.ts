@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { snapshot, storage } from '../context/monitoring-scope';
+import { currentScope, snapshot } from '../context/monitoring-scope';
 import type { LlmCallEvent, TokenUsage } from '../events/monitoring-event';
 import { readModel, readPrompt, readText, readUsage, StreamUsageAccumulator } from '../llm-usage/llm-response-reader';
 import { className, describeError, extract, pick, type Extractor } from './identity';
@@ -41,7 +41,7 @@ export function TrackLLM(options: TrackLlmOptions = {}): MethodDecorator {
       pick(args[0], 'model') ?? pick(instance, 'model'),
     );
     const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
-    const scope = storage.getStore();
+    const scope = currentScope();
     const spanId = uuidV7();
     const startedAt = new Date();
     const t0 = performance.now();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createScope, snapshot, storage } from '../context/monitoring-scope';
+import { createScope, currentScope, snapshot } from '../context/monitoring-scope';
 import type { ToolCallEvent } from '../events/monitoring-event';
 import { className, describeError, extract, pick, type Extractor } from './identity';
 import { rollUpStep, rollUpToolCall } from './scope-roll-up';
@@ -29,7 +29,7 @@ export function TrackTool(options: TrackToolOptions = {}): MethodDecorator {
         : (pick(first, 'toolName', 'tool', 'name') ?? pick(instance, 'toolName', 'name') ?? className(instance)),
     );
     const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
-    const parent = storage.getStore();
+    const parent = currentScope();
     const scope = createScope('tool', parent, runtime);
     const startedAt = new Date();
     const t0 = performance.now();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createScope, snapshot, storage } from '../context/monitoring-scope';
+import { createScope, currentScope, snapshot } from '../context/monitoring-scope';
 import type { WorkflowRunEvent, WorkflowStatus } from '../events/monitoring-event';
 import { className, describeError, extract, pick, type Extractor } from './identity';
 import { trackingDecorator } from './wrap-method';
@@ -61,7 +61,7 @@ export function TrackWorkflow(options: TrackWorkflowOptions = {}): MethodDecorat
     );
     const runId = extract(options.runId, instance, args, () => pick(first, 'runId') ?? randomUUID());
     const attributes = options.attributes ? extract(options.attributes, instance, args, () => ({})) : undefined;
-    const parent = storage.getStore();
+    const parent = currentScope();
     const scope = createScope('workflow', parent, runtime, { workflowId, workflowRunId: runId });
     const operation = { kind: 'workflow_run' as const, workflowId };
     const startedAt = new Date();

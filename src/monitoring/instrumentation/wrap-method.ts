@@ -1,6 +1,6 @@
 import { Observable, isObservable } from 'rxjs';
 import type { MonitoringScope } from '../context/monitoring-scope';
-import { storage } from '../context/monitoring-scope';
+import { runInScope } from '../context/monitoring-scope';
 import { currentRuntime, type MonitoringRuntime } from './monitoring-runtime';
 
 /** One in-flight tracked call. */
@@ -53,7 +53,7 @@ export function wrapMethod<F extends (...args: any[]) => any>(
       result =
         tracking.scope === undefined
           ? original.apply(this, args)
-          : storage.run(tracking.scope, () => original.apply(this, args));
+          : runInScope(tracking.scope, () => original.apply(this, args));
     } catch (error) {
       settle({ error, failed: true, streamed: false });
       throw error;
@@ -178,7 +178,7 @@ function safeItem(tracking: Tracking, item: unknown, runtime: MonitoringRuntime,
 }
 
 function inScope<T>(tracking: Tracking, fn: () => T): T {
-  return tracking.scope === undefined ? fn() : storage.run(tracking.scope, fn);
+  return tracking.scope === undefined ? fn() : runInScope(tracking.scope, fn);
 }
 
 function trackObservable(

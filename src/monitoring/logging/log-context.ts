@@ -1,4 +1,4 @@
-import { storage } from '../context/monitoring-scope';
+import { currentScope } from '../context/monitoring-scope';
 
 /**
  * The correlation fields of a log line, flat and in snake_case so that LogQL's `| json` exposes
@@ -24,7 +24,7 @@ export interface LogContextFields {
  * Returns a fresh object because pino merges the line's own fields into it.
  */
 export function contextMixin(): object {
-  const scope = storage.getStore();
+  const scope = currentScope();
   if (scope === undefined) return {};
   return {
     trace_id: scope.traceId,

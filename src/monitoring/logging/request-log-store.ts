@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createNestjsPinoStore, runInNestjsPinoStore, type NestjsPinoStore } from './nestjs-pino-storage';
+import { createNestjsPinoStore, type NestjsPinoStore } from './nestjs-pino-storage';
 
 /** nestjs-pino's request store (opaque here: only nestjs-pino reads it). */
 export type RequestLogStore = NestjsPinoStore;
@@ -11,13 +11,4 @@ export type RequestLogStore = NestjsPinoStore;
  */
 export function createRequestLogStore(logger: Logger): RequestLogStore {
   return createNestjsPinoStore(logger);
-}
-
-/**
- * Runs `next` inside nestjs-pino's request store, so that `PinoLogger` and `PinoLogger.assign()`
- * work inside requests. Takes its arguments rather than closing over them: it is passed to
- * `AsyncLocalStorage.run(store, fn, ...args)` on every request.
- */
-export function runInRequestLogStore(store: RequestLogStore, next: () => void): void {
-  runInNestjsPinoStore(store, next);
 }
