@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 export type HttpBenchVariant =
   | 'bare'
   | 'bare+als'
+  | 'bare+pino-http'
   | 'metrics'
   | 'metrics+logs'
   | 'all-sinks'
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const { Controller, Get, Inject, Injectable, Module } = common;
 
   // The same classes with and without the module's decorators (without: the bare and peer apps).
-  const tracked = variant !== 'bare' && variant !== 'bare+als' && variant !== 'peer';
+  const tracked = !variant.startsWith('bare') && variant !== 'peer';
   const decorate = <T>(decorator: () => MethodDecorator, target: T, key: string) => {
     if (!tracked) return;
     const proto = (target as { prototype: object }).prototype;
@@ -99,8 +100,16 @@ async function main(): Promise<void> {
     }
   }
 
-  const imports = tracked ? [monitoring.MonitoringModule.forRoot(monitoringOptions(variant))] : [];
-  @Module({ imports, controllers: [ChatController], providers: [ChatProvider, ChatAgent] })
+  const imports: unknown[] = tracked
+    ? [monitoring.MonitoringModule.forRoot(monitoringOptions(variant))]
+    : [];
+  if (variant === 'bare+pino-http') {
+    // What many apps have before any monitoring: nestjs-pino's default setup, one pino-http access
+    // line per request (with its request id and child logger), written to /dev/null.
+    const { LoggerModule } = await import('nestjs-pino');
+    imports.push(LoggerModule.forRoot({ pinoHttp: { stream: devNull() } }));
+  }
+  @Module({ imports: imports as never[], controllers: [ChatController], providers: [ChatProvider, ChatAgent] })
   class BenchAppModule {}
 
   const adapter =

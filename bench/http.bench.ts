@@ -40,6 +40,7 @@ export interface HttpBenchRow {
 const VARIANTS: readonly HttpBenchVariant[] = [
   'bare',
   'bare+als',
+  'bare+pino-http',
   'metrics',
   'metrics+logs',
   'all-sinks',

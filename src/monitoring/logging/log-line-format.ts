@@ -27,6 +27,19 @@ export function isoTimestamp(): string {
   return `,"timestamp":"${isoTime(Date.now())}"`;
 }
 
+/** Characters JSON.stringify escapes in a string: controls, quote, backslash, and surrogates (lone ones). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/**
+ * A string as JSON text. Ids, names and routes — most values of a line — need no escaping: they
+ * are quoted as they are, which costs a third less than `JSON.stringify`; anything else goes
+ * through it.
+ */
+export function jsonString(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
 /**
  * Builds one JSON log line by appending fields. Field names given to the typed methods are
  * constants of this module (written as they are); values are JSON-encoded; undefined values are
@@ -40,7 +53,7 @@ export class JsonLine {
   }
 
   str(key: string, value: string | undefined): void {
-    if (value !== undefined) this.text += `,"${key}":${JSON.stringify(value)}`;
+    if (value !== undefined) this.text += `,"${key}":${jsonString(value)}`;
   }
 
   num(key: string, value: number | undefined): void {
