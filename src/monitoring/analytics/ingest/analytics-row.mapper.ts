@@ -121,7 +121,7 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
     durationMs,
     int(e.stepsExecuted) ?? 0,
     int(e.stepsFailed) ?? 0,
-    new Date(started).toISOString(),
+    isoOfMs(started),
     new Date(started + durationMs).toISOString(),
     int(e.llmCallsCount) ?? 0,
     int(e.tokensUsed) ?? 0,
@@ -163,20 +163,52 @@ function toolCallRow(e: ToolCallEvent): AnalyticsRow {
   ];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TRACE_ID = /^[0-9a-f]{32}$/;
+/** Per ASCII code unit: bit 1 set for a hexadecimal digit of either case, bit 2 for `0-9a-f` only. */
+const HEX_DIGIT = new Uint8Array(128);
+for (const ch of '0123456789abcdef') HEX_DIGIT[ch.charCodeAt(0)] = 3;
+for (const ch of 'ABCDEF') HEX_DIGIT[ch.charCodeAt(0)] = 1;
+
+/** True when `s[from..to)` are hexadecimal digits; `mask` 1 accepts either case, 2 lower case only. */
+function hexDigits(s: string, from: number, to: number, mask: 1 | 2): boolean {
+  for (let i = from; i < to; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 128 || (HEX_DIGIT[ch]! & mask) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * `8-4-4-4-12` hexadecimal digits, either case: the ids the COPY encoder and PostgreSQL's `uuid`
+ * accept. Checked code unit by code unit: ids may come from users' events, and a regular
+ * expression costs more per row than the rest of the id handling.
+ */
+function isUuid(s: string): boolean {
+  return (
+    s.length === 36 &&
+    s.charCodeAt(8) === 45 &&
+    s.charCodeAt(13) === 45 &&
+    s.charCodeAt(18) === 45 &&
+    s.charCodeAt(23) === 45 &&
+    hexDigits(s, 0, 8, 1) &&
+    hexDigits(s, 9, 13, 1) &&
+    hexDigits(s, 14, 18, 1) &&
+    hexDigits(s, 19, 23, 1) &&
+    hexDigits(s, 24, 36, 1)
+  );
+}
 
 /** The event's span id as the row id; events built without one get a new id. */
 function spanId(e: MonitoringEvent): string {
-  return typeof e.spanId === 'string' && UUID.test(e.spanId) ? e.spanId : uuidV7();
+  return typeof e.spanId === 'string' && isUuid(e.spanId) ? e.spanId : uuidV7();
 }
 
 function spanRef(value: string | undefined): string | null {
-  return typeof value === 'string' && UUID.test(value) ? value : null;
+  return typeof value === 'string' && isUuid(value) ? value : null;
 }
 
+/** A W3C trace id: 32 lower-case hexadecimal digits. */
 function traceId(value: string | undefined): string | null {
-  return typeof value === 'string' && TRACE_ID.test(value) ? value : null;
+  return typeof value === 'string' && value.length === 32 && hexDigits(value, 0, 32, 2) ? value : null;
 }
 
 function validTime(date: Date): number {
@@ -184,8 +216,24 @@ function validTime(date: Date): number {
   return Number.isFinite(t) ? t : Date.now();
 }
 
+let lastMs = NaN;
+let lastIso = '';
+
+/**
+ * ISO 8601 text of a time. Rows of the same millisecond share one string (rows are mapped in
+ * bursts, one turn of the event loop at a time): formatting a date costs more than the rest of
+ * a row, and the COPY encoder recognises the shared string and skips parsing it again.
+ */
 function isoTime(date: Date): string {
-  return new Date(validTime(date)).toISOString();
+  return isoOfMs(validTime(date));
+}
+
+function isoOfMs(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 function text(value: string | undefined | null): string | null {
