@@ -1,4 +1,9 @@
-import { TABLE_COLUMNS, type AnalyticsRow, type AnalyticsTable } from './analytics-tables';
+import {
+  TABLE_COLUMNS,
+  timestampText,
+  type AnalyticsRow,
+  type AnalyticsTable,
+} from './analytics-tables';
 
 /** The two data formats of `COPY ... FROM STDIN`. */
 export type CopyFormat = 'binary' | 'text';
@@ -216,21 +221,16 @@ function writeUuid(out: Output, table: AnalyticsTable, column: string, value: un
   out.pos = p + 16;
 }
 
-/** The last timestamp text parsed, and its time: rows of one millisecond share one string. */
-let lastTimestampText = '';
-let lastTimestampMs = NaN;
-
 function writeTimestamp(out: Output, table: AnalyticsTable, column: string, value: unknown): void {
-  let ms: number;
-  if (typeof value === 'string') {
-    // The row mapper hands out the same string for every row of a millisecond, so this is
-    // usually a comparison of two references rather than a parse.
-    if (value !== lastTimestampText) {
-      lastTimestampMs = Date.parse(value);
-      lastTimestampText = value;
-    }
-    ms = lastTimestampMs;
-  } else ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : NaN;
+  // Unix ms from the row mapper; ISO text in rows journaled by earlier versions.
+  const ms =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? Date.parse(value)
+        : value instanceof Date
+          ? value.getTime()
+          : NaN;
   if (!Number.isFinite(ms))
     throw new CopyValueError(table, column, `not a timestamp: ${String(value)}`);
   // int64 microseconds since 2000-01-01 UTC, as two 32-bit halves (exact below 2^53).
@@ -339,6 +339,8 @@ export function encodeCopyText(table: AnalyticsTable, rows: readonly AnalyticsRo
       const value = row[c];
       if (value === null || value === undefined) line += '\\N';
       else if (columns[c]!.type === 'bool') line += value ? 't' : 'f';
+      else if (typeof value === 'number' && columns[c]!.type === 'timestamptz')
+        line += timestampText(value);
       else {
         // Row values are scalars (numbers, strings, booleans) built by the row mapper.
         // eslint-disable-next-line @typescript-eslint/no-base-to-string

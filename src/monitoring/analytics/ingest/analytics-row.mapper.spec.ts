@@ -43,7 +43,8 @@ describe('mapEventToRow', () => {
     });
     expect(row).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      timestamp: '2026-03-01T10:15:00.000Z',
+      // Unix ms: each writer converts it (no date is formatted per row).
+      timestamp: Date.parse('2026-03-01T10:15:00.000Z'),
       request_id: 'r1',
       agent_id: 'a1',
       workflow_id: 'w1',
@@ -143,8 +144,8 @@ describe('mapEventToRow', () => {
       }),
     ).toMatchObject({
       status: 'timeout',
-      started_at: '2026-03-01T10:15:00.000Z',
-      finished_at: '2026-03-01T10:16:00.000Z',
+      started_at: Date.parse('2026-03-01T10:15:00.000Z'),
+      finished_at: Date.parse('2026-03-01T10:16:00.000Z'),
       duration_ms: 60_000,
       cost_cents: '0',
     });
@@ -233,5 +234,22 @@ describe('batch INSERT', () => {
     expect(arrays[1]).toBe('{"plain","quote \\" and \\\\ backslash, comma {brace} NULL"}');
     expect(arrays[4]).toBe('{12,NULL}');
     expect(arrays[16]).toBe('{"{\\"ok\\":true}",NULL}');
+  });
+
+  it('sends times as ISO 8601 text, from Unix ms and from the text of rows journaled by earlier versions', () => {
+    const columns = TABLE_COLUMNS.workflow_analytics;
+    const at = (name: string) => columns.findIndex((c) => c.name === name);
+    const row = (started: unknown, finished: unknown): unknown[] => {
+      const r = new Array<unknown>(columns.length).fill(null);
+      r[at('started_at')] = started;
+      r[at('finished_at')] = finished;
+      return r;
+    };
+    const arrays = columnArrays('workflow_analytics', [
+      row(Date.parse('2026-03-01T10:15:00.001Z'), -1),
+      row('2026-03-01T10:15:00.002Z', null),
+    ]);
+    expect(arrays[at('started_at')]).toBe('{2026-03-01T10:15:00.001Z,2026-03-01T10:15:00.002Z}');
+    expect(arrays[at('finished_at')]).toBe('{1969-12-31T23:59:59.999Z,NULL}');
   });
 });

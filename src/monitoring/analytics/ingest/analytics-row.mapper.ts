@@ -32,7 +32,7 @@ export interface MappedRow {
  * Maps a finished event to its raw-table row, or null for events that are not stored (tool calls,
  * HTTP requests). Values are sanitised so one odd event can never make a whole batch fail:
  * integers are rounded and clamped to `integer`, NUL characters (rejected by PostgreSQL `text`
- * and `jsonb`) are removed, cost is written as an exact decimal string.
+ * and `jsonb`) are removed, cost is written as an exact decimal string, times as Unix ms.
  */
 export function mapEventToRow(event: MonitoringEvent): MappedRow | null {
   switch (event.kind) {
@@ -54,7 +54,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
   const u = e.usage;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(c.requestId),
     text(c.agentId),
     text(c.workflowId),
@@ -87,7 +87,7 @@ function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
   const c = e.context;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(e.agentId) ?? 'unknown',
     text(e.agentType) ?? 'generic',
     e.success === true,
@@ -113,6 +113,8 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
   const c = e.context;
   const durationMs = int(e.durationMs) ?? 0;
   const started = validTime(e.startedAt);
+  const finished = started + durationMs;
+  if (!(Math.abs(finished) <= MAX_TIME_MS)) throw new RangeError(`finish time out of range: ${finished}`);
   return [
     spanId(e),
     text(e.workflowId) ?? 'unknown',
@@ -121,8 +123,8 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
     durationMs,
     int(e.stepsExecuted) ?? 0,
     int(e.stepsFailed) ?? 0,
-    isoOfMs(started),
-    new Date(started + durationMs).toISOString(),
+    started,
+    finished,
     int(e.llmCallsCount) ?? 0,
     int(e.tokensUsed) ?? 0,
     cents(e.costNanoCents) ?? '0',
@@ -141,7 +143,7 @@ function toolCallRow(e: ToolCallEvent): AnalyticsRow {
   const c = e.context;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(e.toolName) ?? 'unknown',
     text(e.agentId ?? c.agentId),
     e.success === true,
@@ -211,29 +213,17 @@ function traceId(value: string | undefined): string | null {
   return typeof value === 'string' && value.length === 32 && hexDigits(value, 0, 32, 2) ? value : null;
 }
 
+/** Largest distance from 1970 a JavaScript `Date` can hold, in ms. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * A timestamp column's value: Unix milliseconds. Each writer converts it to what it sends (COPY
+ * binary: microseconds since 2000; INSERT and COPY text: ISO 8601), so the row mapper formats no
+ * date and the binary encoder parses none.
+ */
 function validTime(date: Date): number {
   const t = date instanceof Date ? date.getTime() : NaN;
   return Number.isFinite(t) ? t : Date.now();
-}
-
-let lastMs = NaN;
-let lastIso = '';
-
-/**
- * ISO 8601 text of a time. Rows of the same millisecond share one string (rows are mapped in
- * bursts, one turn of the event loop at a time): formatting a date costs more than the rest of
- * a row, and the COPY encoder recognises the shared string and skips parsing it again.
- */
-function isoTime(date: Date): string {
-  return isoOfMs(validTime(date));
-}
-
-function isoOfMs(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
 }
 
 function text(value: string | undefined | null): string | null {
