@@ -198,7 +198,8 @@ export class AnalyticsSpool {
     if (!segment || segment.kind !== 'journal') return;
     segment.outstanding = Math.max(0, segment.outstanding - count);
     if (segment.outstanding > 0) return;
-    if (!segment.sealed) this.seal('journal');
+    // Deleted at once: no point forcing its data to the disk first.
+    if (!segment.sealed) this.seal('journal', false);
     this.remove(segmentId);
   }
 
@@ -310,10 +311,10 @@ export class AnalyticsSpool {
     return current;
   }
 
-  private seal(kind: Segment['kind']): void {
+  private seal(kind: Segment['kind'], durable = true): void {
     const current = this.active[kind];
     if (!current) return;
-    if (this.settings.fsync !== 'never' && current.segment.bytes > 0) fsyncSync(current.fd);
+    if (durable && this.settings.fsync !== 'never' && current.segment.bytes > 0) fsyncSync(current.fd);
     closeSync(current.fd);
     current.segment.sealed = true;
     this.active[kind] = undefined;
