@@ -187,6 +187,36 @@ describe('mapEventToRow', () => {
     });
   });
 
+  it('keeps well-formed ids from users\' events and replaces malformed ones (a new row id, no parent, no trace)', () => {
+    const ids = (spanId: string, parentSpanId: string, traceId: string) => {
+      const row = named({
+        kind: 'tool_call',
+        spanId,
+        parentSpanId,
+        startedAt,
+        durationMs: 1,
+        context: { traceId },
+        success: true,
+        toolName: 'search',
+      });
+      return [row.id, row.parent_span_id, row.trace_id];
+    };
+    // Either case for UUIDs (what PostgreSQL's uuid accepts); lower case only for W3C trace ids.
+    expect(
+      ids('0190C5F0-0000-7000-8000-0000000000AA', '0190c5f0-0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e4736'),
+    ).toEqual(['0190C5F0-0000-7000-8000-0000000000AA', '0190c5f0-0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e4736']);
+    for (const [spanId, parentSpanId, traceId] of [
+      ['0190c5f00-000-7000-8000-0000000000aa', '0190c5f0-0000-7000-8000-0000000000b', '4BF92F3577B34DA6A3CE929D0E0E4736'],
+      ['0190c5f0-0000-7000-8000-0000000000ag', '0190c5f0-0000-7000-8000-0000000000bb ', '4bf92f3577b34da6a3ce929d0e0e473'],
+      ['0190c5f0-0000-7000-8000-0000000000a\u00e9', '0190c5f0+0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e473g'],
+    ]) {
+      const [id, parent, trace] = ids(spanId!, parentSpanId!, traceId!);
+      expect(id).not.toBe(spanId);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect([parent, trace]).toEqual([null, null]);
+    }
+  });
+
   it('ignores events that are not stored in PostgreSQL', () => {
     expect(
       mapEventToRow({
