@@ -171,18 +171,23 @@ export class AnalyticsSpool {
   }
 
   private appendText(kind: Segment['kind'], text: string, count: number): number | undefined {
-    const data = Buffer.from(text, 'utf8');
-    if (this.totalBytes + data.length > this.settings.maxBytes) return undefined;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (this.totalBytes + bytes > this.settings.maxBytes) return undefined;
     let current = this.active[kind];
     if (current && current.segment.bytes >= this.segmentBytes) {
       this.seal(kind);
       current = undefined;
     }
     current ??= this.startSegment(kind);
-    let written = 0;
-    while (written < data.length) written += writeSync(current.fd, data, written);
-    current.segment.bytes += data.length;
-    this.totalBytes += data.length;
+    // The string is encoded by the native write (no Buffer of the turn's rows on the JS heap);
+    // the rare short write of a regular file is completed from an encoded copy.
+    let written = writeSync(current.fd, text);
+    if (written < bytes) {
+      const data = Buffer.from(text, 'utf8');
+      while (written < bytes) written += writeSync(current.fd, data, written);
+    }
+    current.segment.bytes += bytes;
+    this.totalBytes += bytes;
     if (kind === 'journal') current.segment.outstanding += count;
     if (this.settings.fsync === 'always') fsyncSync(current.fd);
     else this.dirty = true;
