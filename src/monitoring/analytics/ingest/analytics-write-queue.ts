@@ -292,9 +292,10 @@ export class AnalyticsWriteQueue {
    * Journals once per turn of the event loop, in its check phase (`setImmediate`): every row
    * recorded while the poll phase ran the callbacks of that turn (typically many requests under
    * load) shares one append and one `write()`. The answer of a request is handed to its socket in
-   * the same turn as its rows are recorded, so a process killed at any moment can only lose rows
-   * whose answers were written in the turn it was killed in (the sub-millisecond window before its
-   * check phase); every row of an earlier turn is in the page cache.
+   * the same turn as its rows are recorded (or a later one), so a process killed at any moment can
+   * only lose rows whose answers were written in the turn it was killed in, before its check phase:
+   * under a millisecond while the process keeps up, several requests when a saturated process
+   * serves every ready connection in one turn. Every row of an earlier turn is in the page cache.
    */
   private scheduleJournal(): void {
     if (this.journalScheduled) return;
