@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metrics';
 import { AnalyticsDatabase } from '../../src/monitoring/analytics/database/analytics-database';
@@ -9,6 +12,8 @@ import {
   type AnalyticsTable,
 } from '../../src/monitoring/analytics/ingest/analytics-tables';
 import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
+import { AnalyticsSpool } from '../../src/monitoring/analytics/ingest/analytics-spool';
+import type { MonitoringEvent } from '../../src/monitoring/events/monitoring-event';
 import { uuidV7 } from '../../src/monitoring/tracing/uuid-v7';
 import {
   describeEachDatabase,
@@ -82,7 +87,8 @@ function edgeRows(table: AnalyticsTable, count: number): AnalyticsRow[] {
         case 'uuid':
           return uuidV7();
         case 'timestamptz':
-          return TIMES[k % TIMES.length]!;
+          // Unix ms as the row mapper makes them; ISO text as older versions journaled them.
+          return k % 2 === 0 ? Date.parse(TIMES[k % TIMES.length]!) : TIMES[k % TIMES.length]!;
         case 'text':
           return column.name === 'status' ? 'completed' : TEXTS[k % TEXTS.length]!;
         case 'int4':
@@ -259,6 +265,106 @@ describeEachDatabase('PgBatchWriter', (kind) => {
       n: 25,
       cost: '0.067500000',
       first: new Date(Date.UTC(2026, 11, 5, 12, 0, 0)),
+    });
+  });
+});
+
+/**
+ * A journal segment as the previous version wrote it (times as ISO 8601 text), one row per raw
+ * table; `PREVIOUS_EVENTS` are the events it was made from.
+ */
+const PREVIOUS_VERSION_JOURNAL = [
+  '["llm_usage",["0190a000-0000-7000-8000-0000000000a1","2026-11-30T08:00:00.123Z","req-old-1","agent-1","wf","run-1","openai","gpt-4o-mini",120,48,0,0,0,"0.00468",250,null,true,null,false,"u1","t1",null,"{\\"k\\":\\"v\\"}",null,"4bf92f3577b34da6a3ce929d0e0e4736",null,false]]',
+  '["agent_executions",["0190a000-0000-7000-8000-0000000000a2","2026-11-30T08:00:00.120Z","agent-1","llm",true,260,1,0,168,"0.00468","req-old-1","wf","run-1",null,"u1","t1","{\\"k\\":\\"v\\"}",null,"4bf92f3577b34da6a3ce929d0e0e4736",null]]',
+  '["workflow_analytics",["0190a000-0000-7000-8000-0000000000a3","wf","run-1","completed",1001,3,0,"2026-11-30T07:59:59.999Z","2026-11-30T08:00:01.000Z",1,168,"0.00468","req-old-1",null,"u1","t1","{\\"k\\":\\"v\\"}",null,"4bf92f3577b34da6a3ce929d0e0e4736",null]]',
+  '["tool_calls",["0190a000-0000-7000-8000-0000000000a4","2026-11-30T08:00:00.200Z","search","agent-1",true,5,null,null,10,20,null,null,"req-old-1","wf","run-1","u1","t1",null,"4bf92f3577b34da6a3ce929d0e0e4736","{\\"k\\":\\"v\\"}"]]',
+].join('\n') + '\n';
+
+function previousEvents(): MonitoringEvent[] {
+  const base = {
+    context: {
+      requestId: 'req-old-1',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      tenantId: 't1',
+      userId: 'u1',
+      workflowId: 'wf',
+      workflowRunId: 'run-1',
+      agentId: 'agent-1',
+    },
+    success: true,
+    attributes: { k: 'v' },
+  };
+  return [
+    { ...base, kind: 'llm_call', spanId: '0190a000-0000-7000-8000-0000000000b1', startedAt: new Date('2026-11-30T08:00:00.123Z'), durationMs: 250, provider: 'openai', model: 'gpt-4o-mini', usage: { inputTokens: 120, outputTokens: 48, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0 }, costNanoCents: 4_680_000, streamed: false },
+    { ...base, kind: 'agent_execution', spanId: '0190a000-0000-7000-8000-0000000000b2', startedAt: new Date('2026-11-30T08:00:00.120Z'), durationMs: 260, agentId: 'agent-1', agentType: 'llm', llmCallsCount: 1, toolCallsCount: 0, tokensUsed: 168, costNanoCents: 4_680_000 },
+    { ...base, kind: 'workflow_run', spanId: '0190a000-0000-7000-8000-0000000000b3', startedAt: new Date('2026-11-30T07:59:59.999Z'), durationMs: 1001, workflowId: 'wf', runId: 'run-1', status: 'completed', stepsExecuted: 3, stepsFailed: 0, llmCallsCount: 1, tokensUsed: 168, costNanoCents: 4_680_000 },
+    { ...base, kind: 'tool_call', spanId: '0190a000-0000-7000-8000-0000000000b4', startedAt: new Date('2026-11-30T08:00:00.200Z'), durationMs: 5, toolName: 'search', inputSize: 10, outputSize: 20 },
+  ];
+}
+
+describeEachDatabase('Spool written by the previous version', (kind) => {
+  let provisioned: ProvisionedDatabase;
+  let database: AnalyticsDatabase;
+
+  beforeAll(async () => {
+    provisioned = await provisionDatabase(kind);
+    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
+    await database.open();
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await provisioned?.cleanup();
+  });
+
+  it('replays a journal whose times are ISO text, storing exactly what the same events store today', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mon-spool-previous-'));
+    writeFileSync(join(dir, 'journal-000000000001.jsonl'), PREVIOUS_VERSION_JOURNAL);
+    const spool = new AnalyticsSpool({ dir, maxBytes: 1024 * 1024, fsync: 'never', fsyncIntervalMs: 1000 });
+    spool.open();
+    const registry = new Registry();
+    const queue = new AnalyticsWriteQueue(
+      new PgBatchWriter(database),
+      { capacity: 100, batchSize: 100, flushIntervalMs: 60_000 },
+      new AnalyticsMetrics(registry, 'magure_'),
+      spool,
+    );
+    await queue.replaySpool();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+    // The same events recorded by this version (times as Unix ms in the rows), other ids.
+    for (const event of previousEvents()) {
+      const mapped = mapEventToRow(event)!;
+      expect(typeof mapped.row[mapped.table === 'workflow_analytics' ? 7 : 1]).toBe('number');
+      queue.enqueue(mapped.table, mapped.row);
+    }
+    queue.start();
+    expect(await queue.flush()).toBe(true);
+    queue.stop();
+    spool.close();
+
+    const tables = ['llm_usage', 'agent_executions', 'workflow_analytics', 'tool_calls'] as const;
+    for (const [i, table] of tables.entries()) {
+      const rows: Record<string, unknown>[] = await database.dataSource!.query(
+        `SELECT * FROM "${table}" WHERE request_id = 'req-old-1' ORDER BY id`,
+      );
+      expect(rows.map((r) => r.id)).toEqual([
+        `0190a000-0000-7000-8000-0000000000a${i + 1}`,
+        `0190a000-0000-7000-8000-0000000000b${i + 1}`,
+      ]);
+      const [previous, current] = rows.map(({ id: _id, ...rest }) => rest);
+      expect(Object.keys(previous!).length).toBeGreaterThan(15);
+      expect(previous).toEqual(current);
+    }
+    const [times] = await database.dataSource!.query(
+      `SELECT to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t FROM llm_usage WHERE id = '0190a000-0000-7000-8000-0000000000a1'`,
+    );
+    expect(times).toEqual({ t: '2026-11-30T08:00:00.123000' });
+    const [workflow] = await database.dataSource!.query(
+      `SELECT started_at, finished_at FROM workflow_analytics WHERE id = '0190a000-0000-7000-8000-0000000000a3'`,
+    );
+    expect(workflow).toEqual({
+      started_at: new Date('2026-11-30T07:59:59.999Z'),
+      finished_at: new Date('2026-11-30T08:00:01.000Z'),
     });
   });
 });

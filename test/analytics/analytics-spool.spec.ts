@@ -1,8 +1,14 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import fs from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { AnalyticsMetrics } from '../../src/monitoring/analytics/analytics.metrics';
 import { AnalyticsSpool, type AnalyticsSpoolSettings } from '../../src/monitoring/analytics/ingest/analytics-spool';
+import { AnalyticsWriteQueue } from '../../src/monitoring/analytics/ingest/analytics-write-queue';
+import type { AgentExecutionEvent, LlmCallEvent } from '../../src/monitoring/events/monitoring-event';
+import { uuidV7 } from '../../src/monitoring/tracing/uuid-v7';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mon-spool-unit-'));
 const settings = (d: string, more: Partial<AnalyticsSpoolSettings> = {}): AnalyticsSpoolSettings => ({
@@ -98,5 +104,88 @@ describe('AnalyticsSpool', () => {
     const after = new AnalyticsSpool(settings(d));
     expect(() => after.open()).not.toThrow();
     after.close();
+  });
+});
+
+describe('AnalyticsWriteQueue journal', () => {
+  const llmCall = (requestId: string): LlmCallEvent => ({
+    kind: 'llm_call',
+    spanId: uuidV7(),
+    startedAt: new Date(),
+    durationMs: 3,
+    context: { requestId },
+    success: true,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0 },
+    costNanoCents: 2_700_000,
+    streamed: false,
+  });
+  const agentRun = (requestId: string): AgentExecutionEvent => ({
+    kind: 'agent_execution',
+    spanId: uuidV7(),
+    startedAt: new Date(),
+    durationMs: 4,
+    context: { requestId },
+    success: true,
+    agentId: 'chat-agent',
+    agentType: 'llm',
+    llmCallsCount: 1,
+    toolCallsCount: 0,
+    tokensUsed: 15,
+    costNanoCents: 2_700_000,
+  });
+  const journalLines = (d: string) =>
+    files(d)
+      .filter((f) => f.startsWith('journal-'))
+      .flatMap((f) => readFileSync(join(d, f), 'utf8').split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as [string, unknown[]]);
+
+  it('journals every row recorded in a turn of the event loop in one write, by the end of that turn', async () => {
+    const d = dir();
+    const spool = new AnalyticsSpool(settings(d));
+    spool.open();
+    const queue = new AnalyticsWriteQueue(
+      // Never asked to write: the flush interval is longer than the test.
+      { write: () => new Promise(() => undefined) },
+      { capacity: 100, batchSize: 100, flushIntervalMs: 60_000 },
+      new AnalyticsMetrics(new Registry(), 'magure_'),
+      spool,
+    );
+    const writes = jest.spyOn(fs, 'writeSync');
+    try {
+      // Three requests finishing in the same turn (each in its own run of microtasks, as the
+      // callbacks of three sockets read in one poll phase), two rows each.
+      for (let i = 1; i <= 3; i++) {
+        queue.enqueue('agent_executions', agentRun(`req-${i}`));
+        queue.enqueue('llm_usage', llmCall(`req-${i}`));
+        await Promise.resolve();
+      }
+      expect(writes).not.toHaveBeenCalled();
+      // The check phase of this turn: one append for the six rows of both tables.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writes).toHaveBeenCalledTimes(1);
+      const lines = journalLines(d);
+      expect(lines.map(([table, row]) => `${table} ${String(row[table === 'llm_usage' ? 2 : 10])}`)).toEqual([
+        'llm_usage req-1',
+        'llm_usage req-2',
+        'llm_usage req-3',
+        'agent_executions req-1',
+        'agent_executions req-2',
+        'agent_executions req-3',
+      ]);
+      // What a process killed now leaves: all six rows, for the next start.
+      const copy = dir();
+      for (const f of files(d)) fs.copyFileSync(join(d, f), join(copy, f));
+      const next = new AnalyticsSpool(settings(copy));
+      next.open();
+      expect(next.replayable()).toEqual([1]);
+      expect(next.read(1).rows).toHaveLength(6);
+      next.close();
+    } finally {
+      writes.mockRestore();
+      queue.stop();
+      spool.close();
+    }
   });
 });

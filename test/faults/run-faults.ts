@@ -352,10 +352,12 @@ async function lokiRun(): Promise<void> {
 }
 
 /**
- * What the journal costs each recorded event: the queue in this process, events recorded one per
- * microtask run (as from separate requests, so each is journaled by its own append), with the
- * spool on and off, including the flush that maps events to rows either way. The writer only
- * counts (the database is not what is measured).
+ * What the journal costs each recorded event: the queue in this process, with the spool on and
+ * off, including the flush that maps events to rows either way. Events are recorded one per run
+ * of microtasks (as from separate requests), `perTurn` to a turn of the event loop (the journal appends once per turn): 1 is the worst case (a server
+ * answering one request at a time, each row its own `write()`), 10 is closer to a loaded server
+ * whose poll phase reads several requests. The writer only counts (the database is not what is
+ * measured).
  */
 async function costRun(): Promise<void> {
   Logger.overrideLogger(false);
@@ -371,7 +373,7 @@ async function costRun(): Promise<void> {
     costNanoCents: 1_500_000,
     streamed: false,
   });
-  const measure = async (withSpool: boolean, n: number): Promise<number> => {
+  const measure = async (withSpool: boolean, n: number, perTurn: number): Promise<number> => {
     const dir = mkdtempSync(join(tmpdir(), 'faults-cost-'));
     const spool = withSpool
       ? new AnalyticsSpool({ dir, maxBytes: 1e10, fsync: 'interval', fsyncIntervalMs: 1000 })
@@ -386,8 +388,9 @@ async function costRun(): Promise<void> {
     const started = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       queue.enqueue('llm_usage', event());
+      // Each event in its own run of microtasks, as from separate requests.
       await Promise.resolve();
-      await Promise.resolve();
+      if ((i + 1) % perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     // Both variants map every event to a row (the flusher does it when the spool does not).
     await queue.flush();
@@ -398,10 +401,13 @@ async function costRun(): Promise<void> {
     return micros;
   };
   const figures: Record<string, string | number> = {};
-  for (const round of [1, 2, 3]) {
-    const off = await measure(false, 50_000);
-    const on = await measure(true, 50_000);
-    figures[`µs per event, round ${round} (spool off / on)`] = `${off.toFixed(1)} / ${on.toFixed(1)}`;
+  for (const perTurn of [1, 10]) {
+    for (const round of [1, 2, 3]) {
+      const off = await measure(false, 50_000, perTurn);
+      const on = await measure(true, 50_000, perTurn);
+      figures[`µs per event, ${perTurn} per turn, round ${round} (spool off / on)`] =
+        `${off.toFixed(1)} / ${on.toFixed(1)}`;
+    }
   }
   results.push({ run: 'journal cost per recorded event (50,000 events, in process)', figures });
 }

@@ -187,10 +187,16 @@ export function formatNanoCentsAsCents(nanoCents: number): string {
   if (Number.isSafeInteger(n)) {
     const abs = Math.abs(n);
     const whole = Math.floor(abs / NANO_CENTS_PER_CENT);
-    const rest = abs - whole * NANO_CENTS_PER_CENT;
-    let frac = rest === 0 ? '' : String(rest).padStart(9, '0');
-    while (frac.endsWith('0')) frac = frac.slice(0, -1);
-    return `${n < 0 ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+    let rest = abs - whole * NANO_CENTS_PER_CENT;
+    const sign = n < 0 ? '-' : '';
+    if (rest === 0) return `${sign}${whole}`;
+    // Trailing zeros of the fraction are dropped as digits, not sliced off a string one by one.
+    let digits = 9;
+    while (rest % 10 === 0) {
+      rest /= 10;
+      digits--;
+    }
+    return `${sign}${whole}.${String(rest).padStart(digits, '0')}`;
   }
   const negative = nanoCents < 0;
   const abs = BigInt(Math.round(Math.abs(nanoCents)));

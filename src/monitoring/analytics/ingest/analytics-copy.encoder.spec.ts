@@ -71,6 +71,39 @@ describe('COPY encoding', () => {
     expect(r![at('run_id')]).toBeNull();
   });
 
+  it('writes times given as Unix ms (the row mapper) and as ISO text (older journals) alike', () => {
+    const [a, b] = fields(
+      encodeCopyBinary('workflow_analytics', [
+        row({ started_at: Date.parse('2026-03-01T10:15:00.123Z'), finished_at: 946_684_800_001 }),
+        row({ started_at: '2026-03-01T10:15:00.123Z', finished_at: '2000-01-01T00:00:00.001Z' }),
+      ]),
+    );
+    // 2026-03-01T10:15:00.123Z is 825,675,300.123 s after 2000-01-01.
+    expect(a![at('started_at')]!.readBigInt64BE(0)).toBe(825_675_300_123_000n);
+    expect(b![at('started_at')]!.readBigInt64BE(0)).toBe(825_675_300_123_000n);
+    expect(a![at('finished_at')]!.readBigInt64BE(0)).toBe(1000n);
+    expect(b![at('finished_at')]!.readBigInt64BE(0)).toBe(1000n);
+    const text = encodeCopyText('workflow_analytics', [row({ started_at: Date.parse('2026-03-01T10:15:00.123Z') })]);
+    expect(text.toString('utf8').split('\t')[at('started_at')]).toBe('2026-03-01T10:15:00.123Z');
+  });
+
+  it('reads UUIDs with or without dashes, in either case, and rejects misplaced dashes and non-hex digits', () => {
+    const id = (value: string) =>
+      fields(encodeCopyBinary('workflow_analytics', [row({ id: value })]))[0]![at('id')]!.toString('hex');
+    expect(id('0190C5F0-0000-7000-8000-0000000000AB')).toBe('0190c5f0000070008000' + '0000000000ab');
+    expect(id('0190c5f0000070008000' + '0000000000ab')).toBe('0190c5f0000070008000' + '0000000000ab');
+    for (const bad of [
+      '0190c5f00-000-7000-8000-0000000000ab',
+      '0190c5f0-0000-7000-8000-0000000000ag',
+      '0190c5f0-0000-7000-8000-0000000000a\u00e9',
+      '0190c5f0-0000-7000-8000-0000000000a',
+    ]) {
+      expect(() => encodeCopyBinary('workflow_analytics', [row({ id: bad })])).toThrow(
+        expect.objectContaining({ code: '22P02', message: `workflow_analytics.id: not a UUID: ${bad}` }),
+      );
+    }
+  });
+
   it('encodes small and negative decimals and zero', () => {
     const numeric = (text: string) => {
       const [r] = fields(encodeCopyBinary('workflow_analytics', [row({ cost_cents: text })]));

@@ -1,4 +1,9 @@
-import { TABLE_COLUMNS, type AnalyticsRow, type AnalyticsTable } from './analytics-tables';
+import {
+  TABLE_COLUMNS,
+  timestampText,
+  type AnalyticsRow,
+  type AnalyticsTable,
+} from './analytics-tables';
 
 /** The two data formats of `COPY ... FROM STDIN`. */
 export type CopyFormat = 'binary' | 'text';
@@ -50,6 +55,18 @@ for (let i = 0; i < 6; i++) {
   HEX_VALUE[97 + i] = 10 + i;
 }
 
+/**
+ * Big-endian 32-bit store without `Buffer#writeInt32BE`'s argument and range checks (the values
+ * are lengths and checked integers; the caller has reserved the room). Negative values are
+ * written in two's complement, as `writeInt32BE` does.
+ */
+function int32(buf: Buffer, p: number, v: number): void {
+  buf[p] = v >>> 24;
+  buf[p + 1] = v >>> 16;
+  buf[p + 2] = v >>> 8;
+  buf[p + 3] = v;
+}
+
 /** A growing output buffer (one per batch). */
 class Output {
   buf: Buffer;
@@ -78,13 +95,14 @@ export function encodeCopyBinary(table: AnalyticsTable, rows: readonly Analytics
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     out.reserve(2 + count * 8);
-    out.buf.writeInt16BE(count, out.pos);
+    out.buf[out.pos] = count >>> 8;
+    out.buf[out.pos + 1] = count;
     out.pos += 2;
     for (let c = 0; c < count; c++) {
       const value = row[c];
       if (value === null || value === undefined) {
         out.reserve(4);
-        out.buf.writeInt32BE(-1, out.pos);
+        int32(out.buf, out.pos, -1);
         out.pos += 4;
         continue;
       }
@@ -102,7 +120,7 @@ export function encodeCopyBinary(table: AnalyticsTable, rows: readonly Analytics
           break;
         case 'bool':
           out.reserve(5);
-          out.buf.writeInt32BE(1, out.pos);
+          int32(out.buf, out.pos, 1);
           out.buf[out.pos + 4] = value ? 1 : 0;
           out.pos += 5;
           break;
@@ -152,7 +170,7 @@ function writeText(out: Output, s: string, versionByte: 0 | 1): void {
     }
   }
   p += ascii ? length : buf.write(s, p, 'utf8');
-  buf.writeInt32BE(p - start - 4, start);
+  int32(buf, start, p - start - 4);
   out.pos = p;
 }
 
@@ -161,45 +179,57 @@ function writeInt4(out: Output, table: AnalyticsTable, column: string, value: un
   if (!Number.isInteger(n) || n < -2_147_483_648 || n > 2_147_483_647)
     throw new CopyValueError(table, column, `not a 32-bit integer: ${String(value)}`);
   out.reserve(8);
-  out.buf.writeInt32BE(4, out.pos);
-  out.buf.writeInt32BE(n, out.pos + 4);
+  int32(out.buf, out.pos, 4);
+  int32(out.buf, out.pos + 4, n);
   out.pos += 8;
+}
+
+/** Where the 16 digit pairs of a UUID start, in its dashed and its plain hexadecimal form. */
+const UUID_PAIRS_DASHED = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const UUID_PAIRS_PLAIN = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+
+function hexValue(ch: number): number {
+  return ch < 128 ? HEX_VALUE[ch]! : -1;
 }
 
 function writeUuid(out: Output, table: AnalyticsTable, column: string, value: unknown): void {
   const s = typeof value === 'string' ? value : '';
+  const pairs =
+    s.length === 36 &&
+    s.charCodeAt(8) === 45 &&
+    s.charCodeAt(13) === 45 &&
+    s.charCodeAt(18) === 45 &&
+    s.charCodeAt(23) === 45
+      ? UUID_PAIRS_DASHED
+      : s.length === 32
+        ? UUID_PAIRS_PLAIN
+        : undefined;
+  if (!pairs) throw new CopyValueError(table, column, `not a UUID: ${String(value)}`);
   out.reserve(20);
   const buf = out.buf;
-  buf.writeInt32BE(16, out.pos);
-  let p = out.pos + 4;
-  let i = 0;
-  let ok = s.length === 36 || s.length === 32;
-  while (ok && i < s.length) {
-    const ch = s.charCodeAt(i);
-    if (ch === 45 /* - */ && s.length === 36 && (i === 8 || i === 13 || i === 18 || i === 23)) {
-      i++;
-      continue;
-    }
-    const hi = ch < 128 ? HEX_VALUE[ch]! : -1;
-    const c2 = s.charCodeAt(i + 1);
-    const lo = c2 < 128 ? HEX_VALUE[c2]! : -1;
-    if (hi < 0 || lo < 0) ok = false;
-    else buf[p++] = (hi << 4) | lo;
-    i += 2;
+  const p = out.pos + 4;
+  let invalid = 0;
+  for (let k = 0; k < 16; k++) {
+    const i = pairs[k]!;
+    const hi = hexValue(s.charCodeAt(i));
+    const lo = hexValue(s.charCodeAt(i + 1));
+    invalid |= hi | lo; // negative once any digit is not hexadecimal
+    buf[p + k] = (hi << 4) | lo;
   }
-  if (!ok || p !== out.pos + 20)
-    throw new CopyValueError(table, column, `not a UUID: ${String(value)}`);
-  out.pos = p;
+  if (invalid < 0) throw new CopyValueError(table, column, `not a UUID: ${String(value)}`);
+  int32(buf, out.pos, 16);
+  out.pos = p + 16;
 }
 
 function writeTimestamp(out: Output, table: AnalyticsTable, column: string, value: unknown): void {
+  // Unix ms from the row mapper; ISO text in rows journaled by earlier versions.
   const ms =
-    typeof value === 'string'
-      ? Date.parse(value)
-      : value instanceof Date
-        ? value.getTime()
-        : typeof value === 'number'
-          ? value
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? Date.parse(value)
+        : value instanceof Date
+          ? value.getTime()
           : NaN;
   if (!Number.isFinite(ms))
     throw new CopyValueError(table, column, `not a timestamp: ${String(value)}`);
@@ -207,10 +237,12 @@ function writeTimestamp(out: Output, table: AnalyticsTable, column: string, valu
   const us = Math.round((ms - POSTGRES_EPOCH_MS) * 1000);
   const high = Math.floor(us / TWO_32);
   out.reserve(12);
-  out.buf.writeInt32BE(8, out.pos);
-  out.buf.writeInt32BE(high, out.pos + 4);
-  out.buf.writeUInt32BE(us - high * TWO_32, out.pos + 8);
-  out.pos += 12;
+  const buf = out.buf;
+  const p = out.pos;
+  int32(buf, p, 8);
+  int32(buf, p + 4, high);
+  int32(buf, p + 8, us - high * TWO_32);
+  out.pos = p + 12;
 }
 
 /**
@@ -307,6 +339,8 @@ export function encodeCopyText(table: AnalyticsTable, rows: readonly AnalyticsRo
       const value = row[c];
       if (value === null || value === undefined) line += '\\N';
       else if (columns[c]!.type === 'bool') line += value ? 't' : 'f';
+      else if (typeof value === 'number' && columns[c]!.type === 'timestamptz')
+        line += timestampText(value);
       else {
         // Row values are scalars (numbers, strings, booleans) built by the row mapper.
         // eslint-disable-next-line @typescript-eslint/no-base-to-string

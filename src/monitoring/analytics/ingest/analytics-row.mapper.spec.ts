@@ -43,7 +43,8 @@ describe('mapEventToRow', () => {
     });
     expect(row).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      timestamp: '2026-03-01T10:15:00.000Z',
+      // Unix ms: each writer converts it (no date is formatted per row).
+      timestamp: Date.parse('2026-03-01T10:15:00.000Z'),
       request_id: 'r1',
       agent_id: 'a1',
       workflow_id: 'w1',
@@ -143,8 +144,8 @@ describe('mapEventToRow', () => {
       }),
     ).toMatchObject({
       status: 'timeout',
-      started_at: '2026-03-01T10:15:00.000Z',
-      finished_at: '2026-03-01T10:16:00.000Z',
+      started_at: Date.parse('2026-03-01T10:15:00.000Z'),
+      finished_at: Date.parse('2026-03-01T10:16:00.000Z'),
       duration_ms: 60_000,
       cost_cents: '0',
     });
@@ -184,6 +185,36 @@ describe('mapEventToRow', () => {
       output: null,
       request_id: 'r1',
     });
+  });
+
+  it('keeps well-formed ids from users\' events and replaces malformed ones (a new row id, no parent, no trace)', () => {
+    const ids = (spanId: string, parentSpanId: string, traceId: string) => {
+      const row = named({
+        kind: 'tool_call',
+        spanId,
+        parentSpanId,
+        startedAt,
+        durationMs: 1,
+        context: { traceId },
+        success: true,
+        toolName: 'search',
+      });
+      return [row.id, row.parent_span_id, row.trace_id];
+    };
+    // Either case for UUIDs (what PostgreSQL's uuid accepts); lower case only for W3C trace ids.
+    expect(
+      ids('0190C5F0-0000-7000-8000-0000000000AA', '0190c5f0-0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e4736'),
+    ).toEqual(['0190C5F0-0000-7000-8000-0000000000AA', '0190c5f0-0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e4736']);
+    for (const [spanId, parentSpanId, traceId] of [
+      ['0190c5f00-000-7000-8000-0000000000aa', '0190c5f0-0000-7000-8000-0000000000b', '4BF92F3577B34DA6A3CE929D0E0E4736'],
+      ['0190c5f0-0000-7000-8000-0000000000ag', '0190c5f0-0000-7000-8000-0000000000bb ', '4bf92f3577b34da6a3ce929d0e0e473'],
+      ['0190c5f0-0000-7000-8000-0000000000a\u00e9', '0190c5f0+0000-7000-8000-0000000000bb', '4bf92f3577b34da6a3ce929d0e0e473g'],
+    ]) {
+      const [id, parent, trace] = ids(spanId!, parentSpanId!, traceId!);
+      expect(id).not.toBe(spanId);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect([parent, trace]).toEqual([null, null]);
+    }
   });
 
   it('ignores events that are not stored in PostgreSQL', () => {
@@ -233,5 +264,22 @@ describe('batch INSERT', () => {
     expect(arrays[1]).toBe('{"plain","quote \\" and \\\\ backslash, comma {brace} NULL"}');
     expect(arrays[4]).toBe('{12,NULL}');
     expect(arrays[16]).toBe('{"{\\"ok\\":true}",NULL}');
+  });
+
+  it('sends times as ISO 8601 text, from Unix ms and from the text of rows journaled by earlier versions', () => {
+    const columns = TABLE_COLUMNS.workflow_analytics;
+    const at = (name: string) => columns.findIndex((c) => c.name === name);
+    const row = (started: unknown, finished: unknown): unknown[] => {
+      const r = new Array<unknown>(columns.length).fill(null);
+      r[at('started_at')] = started;
+      r[at('finished_at')] = finished;
+      return r;
+    };
+    const arrays = columnArrays('workflow_analytics', [
+      row(Date.parse('2026-03-01T10:15:00.001Z'), -1),
+      row('2026-03-01T10:15:00.002Z', null),
+    ]);
+    expect(arrays[at('started_at')]).toBe('{2026-03-01T10:15:00.001Z,2026-03-01T10:15:00.002Z}');
+    expect(arrays[at('finished_at')]).toBe('{1969-12-31T23:59:59.999Z,NULL}');
   });
 });

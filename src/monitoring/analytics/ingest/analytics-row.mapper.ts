@@ -32,7 +32,7 @@ export interface MappedRow {
  * Maps a finished event to its raw-table row, or null for events that are not stored (tool calls,
  * HTTP requests). Values are sanitised so one odd event can never make a whole batch fail:
  * integers are rounded and clamped to `integer`, NUL characters (rejected by PostgreSQL `text`
- * and `jsonb`) are removed, cost is written as an exact decimal string.
+ * and `jsonb`) are removed, cost is written as an exact decimal string, times as Unix ms.
  */
 export function mapEventToRow(event: MonitoringEvent): MappedRow | null {
   switch (event.kind) {
@@ -54,7 +54,7 @@ function llmUsageRow(e: LlmCallEvent): AnalyticsRow {
   const u = e.usage;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(c.requestId),
     text(c.agentId),
     text(c.workflowId),
@@ -87,7 +87,7 @@ function agentExecutionRow(e: AgentExecutionEvent): AnalyticsRow {
   const c = e.context;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(e.agentId) ?? 'unknown',
     text(e.agentType) ?? 'generic',
     e.success === true,
@@ -113,6 +113,8 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
   const c = e.context;
   const durationMs = int(e.durationMs) ?? 0;
   const started = validTime(e.startedAt);
+  const finished = started + durationMs;
+  if (!(Math.abs(finished) <= MAX_TIME_MS)) throw new RangeError(`finish time out of range: ${finished}`);
   return [
     spanId(e),
     text(e.workflowId) ?? 'unknown',
@@ -121,8 +123,8 @@ function workflowRow(e: WorkflowRunEvent): AnalyticsRow {
     durationMs,
     int(e.stepsExecuted) ?? 0,
     int(e.stepsFailed) ?? 0,
-    new Date(started).toISOString(),
-    new Date(started + durationMs).toISOString(),
+    started,
+    finished,
     int(e.llmCallsCount) ?? 0,
     int(e.tokensUsed) ?? 0,
     cents(e.costNanoCents) ?? '0',
@@ -141,7 +143,7 @@ function toolCallRow(e: ToolCallEvent): AnalyticsRow {
   const c = e.context;
   return [
     spanId(e),
-    isoTime(e.startedAt),
+    validTime(e.startedAt),
     text(e.toolName) ?? 'unknown',
     text(e.agentId ?? c.agentId),
     e.success === true,
@@ -163,29 +165,65 @@ function toolCallRow(e: ToolCallEvent): AnalyticsRow {
   ];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TRACE_ID = /^[0-9a-f]{32}$/;
+/** Per ASCII code unit: bit 1 set for a hexadecimal digit of either case, bit 2 for `0-9a-f` only. */
+const HEX_DIGIT = new Uint8Array(128);
+for (const ch of '0123456789abcdef') HEX_DIGIT[ch.charCodeAt(0)] = 3;
+for (const ch of 'ABCDEF') HEX_DIGIT[ch.charCodeAt(0)] = 1;
+
+/** True when `s[from..to)` are hexadecimal digits; `mask` 1 accepts either case, 2 lower case only. */
+function hexDigits(s: string, from: number, to: number, mask: 1 | 2): boolean {
+  for (let i = from; i < to; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 128 || (HEX_DIGIT[ch]! & mask) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * `8-4-4-4-12` hexadecimal digits, either case: the ids the COPY encoder and PostgreSQL's `uuid`
+ * accept. Checked code unit by code unit: ids may come from users' events, and a regular
+ * expression costs more per row than the rest of the id handling.
+ */
+function isUuid(s: string): boolean {
+  return (
+    s.length === 36 &&
+    s.charCodeAt(8) === 45 &&
+    s.charCodeAt(13) === 45 &&
+    s.charCodeAt(18) === 45 &&
+    s.charCodeAt(23) === 45 &&
+    hexDigits(s, 0, 8, 1) &&
+    hexDigits(s, 9, 13, 1) &&
+    hexDigits(s, 14, 18, 1) &&
+    hexDigits(s, 19, 23, 1) &&
+    hexDigits(s, 24, 36, 1)
+  );
+}
 
 /** The event's span id as the row id; events built without one get a new id. */
 function spanId(e: MonitoringEvent): string {
-  return typeof e.spanId === 'string' && UUID.test(e.spanId) ? e.spanId : uuidV7();
+  return typeof e.spanId === 'string' && isUuid(e.spanId) ? e.spanId : uuidV7();
 }
 
 function spanRef(value: string | undefined): string | null {
-  return typeof value === 'string' && UUID.test(value) ? value : null;
+  return typeof value === 'string' && isUuid(value) ? value : null;
 }
 
+/** A W3C trace id: 32 lower-case hexadecimal digits. */
 function traceId(value: string | undefined): string | null {
-  return typeof value === 'string' && TRACE_ID.test(value) ? value : null;
+  return typeof value === 'string' && value.length === 32 && hexDigits(value, 0, 32, 2) ? value : null;
 }
 
+/** Largest distance from 1970 a JavaScript `Date` can hold, in ms. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * A timestamp column's value: Unix milliseconds. Each writer converts it to what it sends (COPY
+ * binary: microseconds since 2000; INSERT and COPY text: ISO 8601), so the row mapper formats no
+ * date and the binary encoder parses none.
+ */
 function validTime(date: Date): number {
   const t = date instanceof Date ? date.getTime() : NaN;
   return Number.isFinite(t) ? t : Date.now();
-}
-
-function isoTime(date: Date): string {
-  return new Date(validTime(date)).toISOString();
 }
 
 function text(value: string | undefined | null): string | null {

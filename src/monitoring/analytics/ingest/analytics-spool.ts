@@ -37,6 +37,21 @@ export interface AnalyticsSpoolSettings {
 /** One spooled row: its table and its values. */
 export type SpooledRow = readonly [AnalyticsTable, AnalyticsRow];
 
+/** Rows of one table to append: `rows[from]` to the last. */
+export interface SpoolRun {
+  table: AnalyticsTable;
+  rows: readonly unknown[];
+  from: number;
+}
+
+/**
+ * One line of a segment: `["<table>",[...values]]` and a newline, the text of
+ * `JSON.stringify([table, row])` (table names need no escaping) without allocating the pair.
+ */
+function spoolLine(table: AnalyticsTable, row: AnalyticsRow): string {
+  return `["${table}",${JSON.stringify(row)}]\n`;
+}
+
 /** Spool directories open in this process (the pid in the lock file cannot tell two apps apart). */
 const OPEN_HERE = new Set<string>();
 
@@ -65,9 +80,9 @@ interface Segment {
  * database is reachable. Rows carry their UUIDv7 ids and the INSERT is `ON CONFLICT DO NOTHING`,
  * so a row both written and still spooled is stored once.
  *
- * All writes are synchronous appends from the flusher's turn of the event loop (not from the
- * request), so the order of the file is the order rows were accepted and a crash can only cut the
- * last line short (such a line is skipped on replay).
+ * All writes are synchronous appends made by the write queue once per turn of the event loop
+ * (not from the request), so within a table the order of the file is the order rows were accepted,
+ * and a crash can only cut the last line short (such a line is skipped on replay).
  */
 export class AnalyticsSpool {
   private readonly dir: string;
@@ -135,20 +150,45 @@ export class AnalyticsSpool {
   append(kind: Segment['kind'], rows: readonly SpooledRow[]): number | undefined {
     if (rows.length === 0 || !this.opened) return undefined;
     let text = '';
-    for (const row of rows) text += JSON.stringify(row) + '\n';
-    const data = Buffer.from(text, 'utf8');
-    if (this.totalBytes + data.length > this.settings.maxBytes) return undefined;
+    for (const [table, row] of rows) text += spoolLine(table, row);
+    return this.appendText(kind, text, rows.length);
+  }
+
+  /**
+   * Appends `rows[from..]` of each run, all in one `write()`, to the active segment of `kind`
+   * (same result as `append` with one entry per row, without building those entries). Returns the
+   * segment's id, or undefined when the spool is full (nothing is written then).
+   */
+  appendRuns(kind: Segment['kind'], runs: readonly SpoolRun[]): number | undefined {
+    if (!this.opened) return undefined;
+    let text = '';
+    let count = 0;
+    for (const { table, rows, from } of runs) {
+      for (let i = from; i < rows.length; i++) text += spoolLine(table, rows[i] as AnalyticsRow);
+      count += Math.max(0, rows.length - from);
+    }
+    return count === 0 ? undefined : this.appendText(kind, text, count);
+  }
+
+  private appendText(kind: Segment['kind'], text: string, count: number): number | undefined {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (this.totalBytes + bytes > this.settings.maxBytes) return undefined;
     let current = this.active[kind];
     if (current && current.segment.bytes >= this.segmentBytes) {
       this.seal(kind);
       current = undefined;
     }
     current ??= this.startSegment(kind);
-    let written = 0;
-    while (written < data.length) written += writeSync(current.fd, data, written);
-    current.segment.bytes += data.length;
-    this.totalBytes += data.length;
-    if (kind === 'journal') current.segment.outstanding += rows.length;
+    // The string is encoded by the native write (no Buffer of the turn's rows on the JS heap);
+    // the rare short write of a regular file is completed from an encoded copy.
+    let written = writeSync(current.fd, text);
+    if (written < bytes) {
+      const data = Buffer.from(text, 'utf8');
+      while (written < bytes) written += writeSync(current.fd, data, written);
+    }
+    current.segment.bytes += bytes;
+    this.totalBytes += bytes;
+    if (kind === 'journal') current.segment.outstanding += count;
     if (this.settings.fsync === 'always') fsyncSync(current.fd);
     else this.dirty = true;
     return current.segment.id;
@@ -163,7 +203,8 @@ export class AnalyticsSpool {
     if (!segment || segment.kind !== 'journal') return;
     segment.outstanding = Math.max(0, segment.outstanding - count);
     if (segment.outstanding > 0) return;
-    if (!segment.sealed) this.seal('journal');
+    // Deleted at once: no point forcing its data to the disk first.
+    if (!segment.sealed) this.seal('journal', false);
     this.remove(segmentId);
   }
 
@@ -275,10 +316,10 @@ export class AnalyticsSpool {
     return current;
   }
 
-  private seal(kind: Segment['kind']): void {
+  private seal(kind: Segment['kind'], durable = true): void {
     const current = this.active[kind];
     if (!current) return;
-    if (this.settings.fsync !== 'never' && current.segment.bytes > 0) fsyncSync(current.fd);
+    if (durable && this.settings.fsync !== 'never' && current.segment.bytes > 0) fsyncSync(current.fd);
     closeSync(current.fd);
     current.segment.sealed = true;
     this.active[kind] = undefined;

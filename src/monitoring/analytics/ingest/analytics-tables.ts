@@ -117,7 +117,11 @@ export const TABLE_COLUMNS: Readonly<Record<AnalyticsTable, readonly ColumnSpec[
   ],
 };
 
-/** One row of a raw table: values in `TABLE_COLUMNS` order. */
+/**
+ * One row of a raw table: values in `TABLE_COLUMNS` order. A `timestamptz` value is Unix
+ * milliseconds, or ISO 8601 text in rows journaled by earlier versions (still in a spool when
+ * the application is upgraded); every writer accepts both.
+ */
 export type AnalyticsRow = readonly unknown[];
 
 const insertSql = new Map<AnalyticsTable, string>();
@@ -142,6 +146,18 @@ export function batchInsertSql(table: AnalyticsTable): string {
   return sql;
 }
 
+/**
+ * ISO 8601 text of a `timestamptz` value (Unix ms, or text from an older journal, passed on).
+ * A number that is no time is left as it is, for PostgreSQL to reject as a data error.
+ */
+export function timestampText(value: unknown): string {
+  if (typeof value === 'number') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
+  }
+  return String(value);
+}
+
 /** Types whose values never need quoting in an array literal (digits, hex, ISO times). */
 const BARE_TYPES = new Set<ColumnSpec['type']>(['uuid', 'timestamptz', 'int4', 'numeric']);
 const QUOTE_NEEDED = /["\\]/g;
@@ -161,6 +177,7 @@ export function columnArrays(table: AnalyticsTable, rows: readonly AnalyticsRow[
       const value = rows[r]![c];
       if (value === null || value === undefined) parts[r] = 'NULL';
       else if (type === 'bool') parts[r] = value ? 't' : 'f';
+      else if (type === 'timestamptz') parts[r] = timestampText(value);
       // Row values are scalars (numbers, strings, booleans) built by the row mapper.
       // eslint-disable-next-line @typescript-eslint/no-base-to-string
       else if (BARE_TYPES.has(type)) parts[r] = String(value);

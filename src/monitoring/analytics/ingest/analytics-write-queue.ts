@@ -5,7 +5,7 @@ import { isRejectedRowsError, type AnalyticsBatchWriter } from './analytics-batc
 import { ANALYTICS_TABLES, type AnalyticsRow, type AnalyticsTable } from './analytics-tables';
 import type { MonitoringEvent } from '../../events/monitoring-event';
 import { mapEventToRow } from './analytics-row.mapper';
-import type { AnalyticsSpool, SpooledRow } from './analytics-spool';
+import type { AnalyticsSpool, SpooledRow, SpoolRun } from './analytics-spool';
 
 /** Counts how many of the given row ids are present in a raw table (see `AnalyticsWriteQueue`). */
 export type CountPresentRows = (table: AnalyticsTable, ids: readonly string[]) => Promise<number>;
@@ -48,9 +48,10 @@ export interface DrainResult {
  * spool's overflow segments (when a spool is configured) and are replayed once the database keeps
  * up, or are dropped and counted in `analytics_rows_dropped_total`, never silently.
  *
- * With a spool, every accepted row is also appended to a journal segment before the caller's code
- * resumes (in a microtask, off the caller's stack), and released once PostgreSQL confirms it;
- * a process killed at any moment leaves its unconfirmed rows on disk for the next start.
+ * With a spool, every accepted row is also appended to a journal segment at the end of the turn of
+ * the event loop that accepted it (one `write()` for all rows of that turn, off the caller's stack),
+ * and released once PostgreSQL confirms it; a process killed at any moment leaves on disk every
+ * unconfirmed row accepted in an earlier turn, for the next start.
  *
  * `analytics_rows_written_total` counts the rows PostgreSQL confirmed: after a successful
  * `INSERT ... ON CONFLICT DO NOTHING` every row of the batch is in the table. Queued rows carry
@@ -288,24 +289,28 @@ export class AnalyticsWriteQueue {
   }
 
   /**
-   * Journals in a microtask: after the code that recorded the event, before the response that
-   * acknowledges it can be written (the handler resumes in a later microtask), so a process killed
-   * at any moment has every acknowledged row in the page cache. Rows recorded in one synchronous
-   * run share one append.
+   * Journals once per turn of the event loop, in its check phase (`setImmediate`): every row
+   * recorded while the poll phase ran the callbacks of that turn (typically many requests under
+   * load) shares one append and one `write()`. The answer of a request is handed to its socket in
+   * the same turn as its rows are recorded (or a later one), so a process killed at any moment can
+   * only lose rows whose answers were written in the turn it was killed in, before its check phase:
+   * under a millisecond while the process keeps up, several requests when a saturated process
+   * serves every ready connection in one turn. Every row of an earlier turn is in the page cache.
    */
   private scheduleJournal(): void {
     if (this.journalScheduled) return;
     this.journalScheduled = true;
-    queueMicrotask(this.journalNow);
+    setImmediate(this.journalNow);
   }
 
   /**
-   * Appends the rows queued since the last call to a journal segment (mapping events to rows on
-   * the way), and the rows that did not fit in memory to an overflow segment.
+   * Appends the rows queued since the last call to a journal segment, in one write (mapping events
+   * to rows on the way), and the rows that did not fit in memory to an overflow segment.
    */
   private journal(): void {
     const spool = this.spool;
     if (!spool?.usable) return;
+    let runs: SpoolRun[] | undefined;
     for (const table of ANALYTICS_TABLES) {
       const rows = this.pending.get(table)!;
       const segs = this.segments.get(table)!;
@@ -314,10 +319,11 @@ export class AnalyticsWriteQueue {
       if (from === segs.length) continue;
       this.materialize(table, rows, rows.length, from);
       if (from >= rows.length) continue;
-      const entries: SpooledRow[] = [];
-      for (let i = from; i < rows.length; i++) entries.push([table, rows[i] as AnalyticsRow]);
-      const id = spool.append('journal', entries) ?? -1;
-      for (let i = from; i < segs.length; i++) segs[i] = id;
+      (runs ??= []).push({ table, rows, from });
+    }
+    if (runs) {
+      const id = spool.appendRuns('journal', runs) ?? -1;
+      for (const { table, from } of runs) this.segments.get(table)!.fill(id, from);
       if (id === -1) this.warnSpoolFull();
     }
     if (this.overflow.length > 0) {
