@@ -128,7 +128,8 @@ export async function benchHttp(): Promise<HttpBenchRow[]> {
           reqPerSec: rps,
           p99Ms: p99,
           ratio: pairedRatio(s.rps, bareSamples.rps),
-          p99Ratio: pairedRatio(s.p99, bareSamples.p99),
+          // autocannon reports latencies in whole milliseconds: 0 ms is read as 1 ms (its resolution).
+          p99Ratio: pairedRatio(s.p99.map(atLeastOneMs), bareSamples.p99.map(atLeastOneMs)),
           addedUs: 1e6 / rps - 1e6 / bare,
           cpuUs: median(s.cpu),
           cpuRatio: pairedRatio(s.cpu, bareSamples.cpu, true),
@@ -216,4 +217,8 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+function atLeastOneMs(ms: number): number {
+  return Math.max(ms, 1);
 }

@@ -20,6 +20,18 @@ const STDOUT_MAX_BUFFER = 16 * 1024 * 1024;
 const levelLabel = (label: string) => ({ level: label });
 
 /**
+ * The same string, flattened. A line built by appending fields is a tree of string pieces; kept
+ * in the recent-logs buffer, every piece would survive each young-generation collection and be
+ * copied and promoted one by one (the scavenge pauses of an app with logs on measured about twice
+ * as long as with the buffer off). `Number()` makes V8 flatten the string to read it (the line
+ * starts with `{`, so it stops at once), the approach of the `flatstr` package.
+ */
+function flat(line: string): string {
+  Number(line);
+  return line;
+}
+
+/**
  * Writes each line to every destination: the primary one (stdout, pretty stdout or the user's
  * stream), the recent-logs buffer and Loki. A failing destination never reaches the caller.
  * pino calls `write` for application lines; the hooks run first so that event lines queued
@@ -46,7 +58,7 @@ class LineFanOut implements DestinationStream {
     } catch {
       this.writeErrors++;
     }
-    if (this.recent !== undefined) this.recent.add(line);
+    if (this.recent !== undefined) this.recent.add(flat(line));
     if (this.loki !== undefined) this.loki.write(line);
   }
 
@@ -60,7 +72,12 @@ class LineFanOut implements DestinationStream {
     } catch {
       this.writeErrors++;
     }
-    if (this.recent !== undefined) for (const line of lines) this.recent.add(line);
+    if (this.recent !== undefined) {
+      // Slices of the joined chunk: one string object per kept line, where each line itself is a
+      // tree of the pieces it was built from (see `flat`).
+      let at = 0;
+      for (const line of lines) this.recent.add(chunk.slice(at, (at += line.length)));
+    }
     if (this.loki !== undefined) this.loki.write(chunk);
   }
 }
