@@ -215,23 +215,11 @@ describeWithPostgres(
 );
 
 describeEachDatabase('PgBatchWriter', (kind) => {
-  let provisioned: ProvisionedDatabase;
-  let database: AnalyticsDatabase;
-
-  beforeAll(async () => {
-    provisioned = await provisionDatabase(kind);
-    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
-    await database.open();
-  });
-
-  afterAll(async () => {
-    await database?.close();
-    await provisioned?.cleanup();
-  });
+  const db = useMigratedDatabase(kind);
 
   it('writes a batch and skips it when written again, whichever method the database allows', async () => {
     // PGlite cannot take COPY FROM STDIN over its socket: the writer uses INSERT there.
-    const writer = new PgBatchWriter(database, { method: 'copy' });
+    const writer = new PgBatchWriter(db(), { method: 'copy' });
     const rows = Array.from(
       { length: 25 },
       (_, i) =>
@@ -256,7 +244,7 @@ describeEachDatabase('PgBatchWriter', (kind) => {
     );
     expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 25, alreadyStored: 0 });
     expect(await writer.write('llm_usage', rows)).toEqual({ inserted: 0, alreadyStored: 25 });
-    const [row] = await database.dataSource!.query(
+    const [row] = await db().dataSource!.query(
       `SELECT count(*)::int AS n, sum(cost_cents)::text AS cost, min("timestamp") AS first
          FROM llm_usage WHERE agent_id = $1`,
       [`writer-${kind}`],
@@ -303,19 +291,7 @@ function previousEvents(): MonitoringEvent[] {
 }
 
 describeEachDatabase('Spool written by the previous version', (kind) => {
-  let provisioned: ProvisionedDatabase;
-  let database: AnalyticsDatabase;
-
-  beforeAll(async () => {
-    provisioned = await provisionDatabase(kind);
-    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
-    await database.open();
-  });
-
-  afterAll(async () => {
-    await database?.close();
-    await provisioned?.cleanup();
-  });
+  const db = useMigratedDatabase(kind);
 
   it('replays a journal whose times are ISO text, storing exactly what the same events store today', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mon-spool-previous-'));
@@ -324,7 +300,7 @@ describeEachDatabase('Spool written by the previous version', (kind) => {
     spool.open();
     const registry = new Registry();
     const queue = new AnalyticsWriteQueue(
-      new PgBatchWriter(database),
+      new PgBatchWriter(db()),
       { capacity: 100, batchSize: 100, flushIntervalMs: 60_000 },
       new AnalyticsMetrics(registry, 'magure_'),
       spool,
@@ -344,7 +320,7 @@ describeEachDatabase('Spool written by the previous version', (kind) => {
 
     const tables = ['llm_usage', 'agent_executions', 'workflow_analytics', 'tool_calls'] as const;
     for (const [i, table] of tables.entries()) {
-      const rows: Record<string, unknown>[] = await database.dataSource!.query(
+      const rows: Record<string, unknown>[] = await db().dataSource!.query(
         `SELECT * FROM "${table}" WHERE request_id = 'req-old-1' ORDER BY id`,
       );
       expect(rows.map((r) => r.id)).toEqual([
@@ -355,11 +331,11 @@ describeEachDatabase('Spool written by the previous version', (kind) => {
       expect(Object.keys(previous!).length).toBeGreaterThan(15);
       expect(previous).toEqual(current);
     }
-    const [times] = await database.dataSource!.query(
+    const [times] = await db().dataSource!.query(
       `SELECT to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t FROM llm_usage WHERE id = '0190a000-0000-7000-8000-0000000000a1'`,
     );
     expect(times).toEqual({ t: '2026-11-30T08:00:00.123000' });
-    const [workflow] = await database.dataSource!.query(
+    const [workflow] = await db().dataSource!.query(
       `SELECT started_at, finished_at FROM workflow_analytics WHERE id = '0190a000-0000-7000-8000-0000000000a3'`,
     );
     expect(workflow).toEqual({
@@ -461,3 +437,19 @@ describeWithPostgres(
     });
   },
 );
+
+/** A migrated database of `kind` for the tests of one describe block, opened before and closed after them. */
+function useMigratedDatabase(kind: Parameters<typeof provisionDatabase>[0]): () => AnalyticsDatabase {
+  let provisioned: ProvisionedDatabase | undefined;
+  let database: AnalyticsDatabase | undefined;
+  beforeAll(async () => {
+    provisioned = await provisionDatabase(kind);
+    database = new AnalyticsDatabase({ ...provisioned, runMigrations: true, poolSize: 2 });
+    await database.open();
+  });
+  afterAll(async () => {
+    await database?.close();
+    await provisioned?.cleanup();
+  });
+  return () => database!;
+}
